@@ -1,0 +1,3 @@
+"""Boxoffice: event management and ticketing."""
+
+__version__ = "0.1.0"

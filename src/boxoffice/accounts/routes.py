@@ -1,0 +1,140 @@
+"""/auth and /me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from boxoffice.accounts import service
+from boxoffice.accounts.auth import CurrentUser
+from boxoffice.accounts.schemas import (
+    AuthResponse,
+    RefreshRequest,
+    UserLogin,
+    UserRead,
+    UserRegister,
+)
+from boxoffice.accounts.service import IssuedTokens, TokenPolicy
+from boxoffice.core.access import public
+from boxoffice.core.ratelimit import client_ip
+from boxoffice.core.state import Resources
+from boxoffice.core.timestamps import utcnow
+from boxoffice.db.session import WriteSession
+
+router = APIRouter(tags=["accounts"])
+PUBLIC = [Depends(public)]
+
+
+def _policy(resources: Resources) -> TokenPolicy:
+    settings = resources.settings
+    return TokenPolicy(
+        secret_key=settings.secret_key,
+        access_ttl_seconds=settings.access_token_ttl_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+    )
+
+
+def _expose(request: Request, response: Response, headers: dict[str, str]) -> None:
+    """RateLimit-* headers go on the answer, error answers included."""
+    request.state.rate_limit_headers = headers
+    response.headers.update(headers)
+
+
+def _auth_response(issued: IssuedTokens) -> AuthResponse:
+    return AuthResponse(
+        user=UserRead.model_validate(issued.user),
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=PUBLIC,
+    summary="Create an account and sign in",
+    responses={409: {"description": "E-mail already registered"}, 429: {}},
+)
+async def register(
+    body: UserRegister,
+    request: Request,
+    response: Response,
+    session: WriteSession,
+    resources: Resources,
+) -> AuthResponse:
+    ip = client_ip(request, resources.settings.trusted_proxies)
+    limit = await resources.rate_limiter.hit(
+        "register", f"ip:{ip}", f"email:{service.normalize_email(body.email)}"
+    )
+    _expose(request, response, limit.headers())
+    issued = await service.register(
+        session,
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        policy=_policy(resources),
+        now=utcnow(),
+    )
+    return _auth_response(issued)
+
+
+@router.post(
+    "/auth/login",
+    dependencies=PUBLIC,
+    summary="Sign in with e-mail and password",
+    responses={401: {"description": "Wrong e-mail or password"}, 429: {}},
+)
+async def login(
+    body: UserLogin,
+    request: Request,
+    response: Response,
+    session: WriteSession,
+    resources: Resources,
+) -> AuthResponse:
+    ip = client_ip(request, resources.settings.trusted_proxies)
+    limit = await resources.rate_limiter.hit(
+        "login", f"ip:{ip}", f"email:{service.normalize_email(body.email)}"
+    )
+    _expose(request, response, limit.headers())
+    issued = await service.login(
+        session, email=body.email, password=body.password, policy=_policy(resources), now=utcnow()
+    )
+    return _auth_response(issued)
+
+
+@router.post(
+    "/auth/refresh",
+    dependencies=PUBLIC,
+    summary="Exchange a refresh token for a new pair (the old one is spent)",
+    responses={401: {"description": "Invalid, expired or reused refresh token"}, 429: {}},
+)
+async def refresh(
+    body: RefreshRequest,
+    request: Request,
+    response: Response,
+    session: WriteSession,
+    resources: Resources,
+) -> AuthResponse:
+    ip = client_ip(request, resources.settings.trusted_proxies)
+    limit = await resources.rate_limiter.hit("refresh", f"ip:{ip}")
+    _expose(request, response, limit.headers())
+    issued = await service.refresh(
+        session, refresh_token=body.refresh_token, policy=_policy(resources), now=utcnow()
+    )
+    return _auth_response(issued)
+
+
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=PUBLIC,
+    summary="Revoke a refresh token and every token rotated from it",
+)
+async def logout(body: RefreshRequest, session: WriteSession) -> Response:
+    await service.logout(session, refresh_token=body.refresh_token, now=utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", summary="The signed-in user")
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)

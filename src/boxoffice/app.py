@@ -1,0 +1,96 @@
+"""The application factory: settings → resources (lifespan) → middleware → routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.routing import APIRoute
+from redis.asyncio import Redis
+
+from boxoffice import __version__
+from boxoffice.accounts.routes import router as accounts_router
+from boxoffice.config import Settings, get_settings
+from boxoffice.core.handlers import install_error_handlers
+from boxoffice.core.json import JSONBytesResponse
+from boxoffice.core.ratelimit import RateLimiter
+from boxoffice.core.state import AppResources
+from boxoffice.db.engine import create_database
+from boxoffice.db.migrate import ensure_migrated
+from boxoffice.events.routes import router as events_router
+from boxoffice.observability.health import router as health_router
+from boxoffice.observability.logging import configure_logging
+from boxoffice.observability.middleware import RequestContextMiddleware
+from boxoffice.organizations.routes import router as organizations_router
+from boxoffice.ticketing.routes import router as ticketing_router
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{str(tag).replace(' ', '_')}-{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = create_database(settings)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        try:
+            await ensure_migrated(database.write_engine)
+            app.state.resources = AppResources(
+                settings=settings,
+                database=database,
+                rate_limiter=RateLimiter(settings),
+                redis=redis,
+            )
+            yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+            await database.dispose()
+
+    app = FastAPI(
+        title="Boxoffice API",
+        version=__version__,
+        description="Event management and ticketing. Errors are RFC 9457 problem documents.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        default_response_class=JSONBytesResponse,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (accounts_router, organizations_router, events_router, ticketing_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+            expose_headers=[
+                "ETag",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,147 @@
+"""Settings read from the environment (prefix ``BOXOFFICE_``).
+
+Embedded defaults need nothing installed: a SQLite file and a secret key kept under ``var/``,
+in-memory cache and rate-limit storage. Production mode requires an explicit secret key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from limits import parse as parse_rate_limit
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """Raised with one line that names the offending ``BOXOFFICE_`` variable."""
+
+
+def _rate_limit(value: str) -> str:
+    try:
+        parse_rate_limit(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate limit in `limits` notation (e.g. 10/minute): {exc}") from exc
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOXOFFICE_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    read_database_url: str = ""
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_echo: bool = False
+    redis_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=256)
+    log_level: str = "info"
+    log_json: bool = True
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300, le=365 * 86_400)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    public_cache_max_age: int = Field(default=30, ge=0)
+    rate_limit_login: str = "10/minute"
+    rate_limit_register: str = "5/minute"
+    rate_limit_refresh: str = "30/minute"
+    rate_limit_enabled: bool = True
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    seed_demo_on_start: bool = False
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("rate_limit_login", "rate_limit_register", "rate_limit_refresh")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        return _rate_limit(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        levels = {"debug", "info", "warning", "error", "critical"}
+        if value.lower() not in levels:
+            raise ValueError(f"must be one of {', '.join(sorted(levels))}")
+        return value.lower()
+
+    @field_validator("database_url", "read_database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'boxoffice.db'}"
+        if self.env is Environment.PRODUCTION:
+            if len(self.secret_key) < 32:
+                raise ValueError(
+                    "BOXOFFICE_SECRET_KEY: required in production, at least 32 characters"
+                )
+        elif not self.secret_key:
+            self.secret_key = _embedded_secret_key(self.var_dir)
+        elif len(self.secret_key) < 32:
+            raise ValueError("BOXOFFICE_SECRET_KEY: must be at least 32 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _embedded_secret_key(var_dir: Path) -> str:
+    """Generate the key once and keep it, so tokens survive restarts of an embedded install."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; on bad input raise ConfigurationError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = error["loc"]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if location:
+            variable = f"BOXOFFICE_{str(location[0]).upper()}"
+            raise ConfigurationError(f"{variable}: {message}") from None
+        raise ConfigurationError(message) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

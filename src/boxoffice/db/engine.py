@@ -1,0 +1,98 @@
+"""Engines for the primary (writes, read-your-writes) and for stale-tolerant reads.
+
+PostgreSQL: the read engine points at a replica when ``BOXOFFICE_READ_DATABASE_URL`` is set,
+otherwise at the primary. SQLite: both engines open the same WAL file; write transactions start
+with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing on a lock
+upgrade, while readers never block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from boxoffice.config import Settings
+from boxoffice.events import geo
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(slots=True)
+class Database:
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+    write_sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+        dbapi_connection.create_function(
+            geo.SQLITE_FUNCTION, 4, geo.haversine_km, deterministic=True
+        )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+
+def create_engine(url: str, settings: Settings, *, for_writes: bool) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            echo=settings.database_echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
+        return engine
+    return create_async_engine(
+        url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def create_database(settings: Settings) -> Database:
+    write_engine = create_engine(settings.database_url, settings, for_writes=True)
+    if settings.read_database_url:
+        read_engine = create_engine(settings.read_database_url, settings, for_writes=False)
+    elif settings.is_sqlite:
+        read_engine = create_engine(settings.database_url, settings, for_writes=False)
+    else:
+        read_engine = write_engine
+    return Database(
+        write_engine=write_engine,
+        read_engine=read_engine,
+        write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+        read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+    )

@@ -1,0 +1,1 @@
+"""Events, their venue, and their lifecycle (draft → published → cancelled)."""

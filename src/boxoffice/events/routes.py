@@ -1,0 +1,234 @@
+"""/events: organizer writes, public reads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from starlette.responses import Response
+
+from boxoffice.core.access import public
+from boxoffice.core.errors import ValidationFailed
+from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
+from boxoffice.core.json import JSONBytesResponse
+from boxoffice.core.pagination import Page, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.state import AppSettings
+from boxoffice.core.timestamps import Timestamp, parse_aware_iso, utcnow
+from boxoffice.db.session import ReadSession, WriteSession
+from boxoffice.events import service
+from boxoffice.events.access import EventAdmin, VisibleEvent
+from boxoffice.events.categories import CATEGORIES
+from boxoffice.events.documents import event_document, select_fields
+from boxoffice.events.models import EventStatus
+from boxoffice.events.schemas import EVENT_FIELDS, EventCreate, EventRead, EventSort, EventUpdate
+from boxoffice.organizations.access import OrgAdmin, OrgStaff
+from boxoffice.ticketing.service import summaries
+
+router = APIRouter(tags=["events"])
+
+_PAGE_DOC = {
+    200: {
+        "description": "A page of events",
+        "content": {"application/json": {"example": {"data": [], "next_cursor": None}}},
+    }
+}
+
+
+def _parse_fields(fields: str | None) -> frozenset[str] | None:
+    if not fields:
+        return None
+    wanted = frozenset(name.strip() for name in fields.split(",") if name.strip())
+    unknown = wanted - EVENT_FIELDS
+    if unknown:
+        raise ValidationFailed("fields", f"unknown field(s): {', '.join(sorted(unknown))}")
+    return wanted
+
+
+def _encode_key(key: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "k": [
+            v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
+            for v in key
+        ]
+    }
+
+
+def _decode_key(cursor: dict[str, Any] | None, sort: str) -> tuple[Any, ...] | None:
+    values = cursor_values(cursor, {"k": list})
+    if values is None:
+        return None
+    (key,) = values
+    converters: list[Any]
+    if sort == "distance":
+        converters = [float, uuid.UUID]
+    elif sort == "relevance":
+        converters = [int, parse_aware_iso, uuid.UUID]
+    else:
+        converters = [parse_aware_iso, uuid.UUID]
+    if len(key) != len(converters):
+        raise ValidationFailed("cursor", "does not belong to this listing")
+    try:
+        return tuple(convert(value) for convert, value in zip(converters, key, strict=True))
+    except (ValueError, TypeError):
+        raise ValidationFailed("cursor", "does not belong to this listing") from None
+
+
+@router.post(
+    "/organizations/{org_id}/events",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft event (admin+)",
+)
+async def create_event(body: EventCreate, access: OrgAdmin, session: WriteSession) -> EventRead:
+    fields = body.model_dump(exclude_unset=False)
+    event = await service.create_event(
+        session, organization_id=access.organization_id, fields=fields, now=utcnow()
+    )
+    return EventRead.model_validate(event_document(event, None))
+
+
+@router.get(
+    "/organizations/{org_id}/events",
+    summary="The organization's events in every status (members)",
+    responses=_PAGE_DOC,
+)
+async def list_organization_events(
+    access: OrgStaff,
+    page: Page,
+    session: WriteSession,
+    status_filter: Annotated[EventStatus | None, Query(alias="status")] = None,
+) -> Response:
+    events, last_key = await service.list_organization_events(
+        session,
+        organization_id=access.organization_id,
+        status=status_filter,
+        limit=page.limit,
+        after=_decode_key(page.cursor, "starts_at"),
+    )
+    inventory = await summaries(session, (event.id for event in events))
+    items = [event_document(event, inventory.get(event.id)) for event in events]
+    next_cursor = encode_cursor(_encode_key(last_key)) if last_key else None
+    return JSONBytesResponse(page_envelope(items, next_cursor))
+
+
+@router.get(
+    "/events",
+    dependencies=[Depends(public)],
+    summary="Discover published events",
+    responses=_PAGE_DOC,
+)
+async def list_events(
+    request: Request,
+    page: Page,
+    session: ReadSession,
+    settings: AppSettings,
+    q: Annotated[str | None, Query(max_length=200, description="Words to look for")] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    city: Annotated[str | None, Query(max_length=120)] = None,
+    starts_after: Annotated[Timestamp | None, Query()] = None,
+    starts_before: Annotated[Timestamp | None, Query()] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    radius_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
+    free: Annotated[bool | None, Query(description="Only events with a free ticket")] = None,
+    organization_id: Annotated[uuid.UUID | None, Query()] = None,
+    sort: Annotated[EventSort | None, Query()] = None,
+    fields: Annotated[str | None, Query(max_length=500, description="e.g. id,title")] = None,
+) -> Response:
+    if (lat is None) != (lon is None):
+        raise ValidationFailed("lon" if lon is None else "lat", "lat and lon go together")
+    if radius_km is not None and lat is None:
+        raise ValidationFailed("radius_km", "needs lat and lon")
+    if category is not None and category not in CATEGORIES:
+        raise ValidationFailed("category", f"must be one of: {', '.join(CATEGORIES)}")
+    q = q.strip() if q else None
+    chosen_sort = sort or ("relevance" if q else "starts_at")
+    if chosen_sort == "relevance" and not q:
+        chosen_sort = "starts_at"
+    selected = _parse_fields(fields)
+    filters = service.EventFilters(
+        q=q,
+        category=category,
+        city=city,
+        starts_after=starts_after,
+        starts_before=starts_before,
+        organization_id=organization_id,
+        free=free,
+        near=(lat, lon) if lat is not None and lon is not None else None,
+        radius_km=radius_km,
+        sort=chosen_sort,
+    )
+    hits, last_key = await service.list_public_events(
+        session,
+        filters=filters,
+        limit=page.limit,
+        after=_decode_key(page.cursor, chosen_sort),
+        now=utcnow(),
+    )
+    inventory = await summaries(session, (hit.event.id for hit in hits))
+    items = [
+        select_fields(
+            event_document(hit.event, inventory.get(hit.event.id), distance_km=hit.distance_km),
+            selected,
+        )
+        for hit in hits
+    ]
+    next_cursor = encode_cursor(_encode_key(last_key)) if last_key else None
+    return conditional_json(
+        request,
+        page_envelope(items, next_cursor),
+        cache_control=public_cache(settings.public_cache_max_age),
+    )
+
+
+@router.get(
+    "/events/{event_id}",
+    summary="An event: public when published, otherwise members only",
+    response_model=EventRead,
+)
+async def get_event(
+    request: Request, event: VisibleEvent, session: ReadSession, settings: AppSettings
+) -> Response:
+    inventory = await summaries(session, [event.id])
+    document = event_document(event, inventory.get(event.id))
+    cache_control = (
+        public_cache(settings.public_cache_max_age)
+        if event.status is EventStatus.PUBLISHED
+        else PRIVATE_NO_CACHE
+    )
+    return conditional_json(request, document, cache_control=cache_control)
+
+
+@router.patch("/events/{event_id}", summary="Change an event (admin+)")
+async def update_event(body: EventUpdate, access: EventAdmin, session: WriteSession) -> EventRead:
+    changes = body.model_dump(exclude_unset=True)
+    event = await service.update_event(session, event=access.event, changes=changes, now=utcnow())
+    inventory = await summaries(session, [event.id])
+    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
+
+
+@router.post(
+    "/events/{event_id}/publish",
+    summary="Publish a draft (admin+; needs at least one ticket type)",
+)
+async def publish_event(access: EventAdmin, session: WriteSession) -> EventRead:
+    event = await service.publish_event(session, event=access.event, now=utcnow())
+    inventory = await summaries(session, [event.id])
+    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
+
+
+@router.post("/events/{event_id}/cancel", summary="Cancel an event (admin+)")
+async def cancel_event(access: EventAdmin, session: WriteSession) -> EventRead:
+    event = await service.cancel_event(session, event=access.event, now=utcnow())
+    inventory = await summaries(session, [event.id])
+    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
+
+
+@router.get("/categories", dependencies=[Depends(public)], summary="The event categories")
+async def list_categories(request: Request, settings: AppSettings) -> Response:
+    return conditional_json(
+        request,
+        {"data": list(CATEGORIES), "next_cursor": None},
+        cache_control=public_cache(3600),
+    )

@@ -1,0 +1,1 @@
+"""Organizations (tenants) and memberships with roles owner ⊃ admin ⊃ staff."""

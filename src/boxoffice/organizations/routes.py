@@ -1,0 +1,150 @@
+"""/organizations and their members."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from boxoffice.accounts.auth import CurrentUser
+from boxoffice.accounts.models import User
+from boxoffice.core.ids import parse_id
+from boxoffice.core.pagination import Page, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.timestamps import parse_aware_iso, utcnow
+from boxoffice.db.session import WriteSession
+from boxoffice.organizations import service
+from boxoffice.organizations.access import OrgAdmin, OrgStaff
+from boxoffice.organizations.errors import MemberNotFound
+from boxoffice.organizations.models import Membership, Role
+from boxoffice.organizations.schemas import (
+    MemberAdd,
+    MemberRead,
+    MemberUpdate,
+    MyOrganizationRead,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+)
+
+router = APIRouter(tags=["organizations"])
+
+
+def _member_read(membership: Membership, user: User) -> MemberRead:
+    return MemberRead(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=membership.role,
+        created_at=membership.created_at,
+    )
+
+
+@router.post(
+    "/organizations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an organization; the caller becomes its owner",
+)
+async def create_organization(
+    body: OrganizationCreate, user: CurrentUser, session: WriteSession
+) -> MyOrganizationRead:
+    organization = await service.create_organization(
+        session, name=body.name, owner_id=user.id, now=utcnow()
+    )
+    return MyOrganizationRead(
+        id=organization.id,
+        name=organization.name,
+        slug=organization.slug,
+        created_at=organization.created_at,
+        role=Role.OWNER,
+    )
+
+
+@router.get(
+    "/organizations",
+    summary="The organizations the caller belongs to, with the caller's role",
+)
+async def list_my_organizations(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    rows = await service.list_my_organizations(session, user_id=user.id)
+    items = [
+        MyOrganizationRead(
+            id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role=role
+        ).model_dump(mode="json")
+        for org, role in rows
+    ]
+    return page_envelope(items, None)
+
+
+@router.get("/organizations/{org_id}", summary="An organization (members only)")
+async def get_organization(access: OrgStaff, session: WriteSession) -> MyOrganizationRead:
+    organization = await service.get_organization(session, access.organization_id)
+    return MyOrganizationRead(
+        id=organization.id,
+        name=organization.name,
+        slug=organization.slug,
+        created_at=organization.created_at,
+        role=access.role,
+    )
+
+
+@router.patch("/organizations/{org_id}", summary="Rename an organization (admin+)")
+async def update_organization(
+    body: OrganizationUpdate, access: OrgAdmin, session: WriteSession
+) -> OrganizationRead:
+    organization = await service.rename_organization(
+        session, organization_id=access.organization_id, name=body.name
+    )
+    return OrganizationRead.model_validate(organization)
+
+
+@router.get("/organizations/{org_id}/members", summary="Members and their roles (members only)")
+async def list_members(access: OrgStaff, page: Page, session: WriteSession) -> dict[str, Any]:
+    after = cursor_values(page.cursor, {"created_at": parse_aware_iso, "user_id": uuid.UUID})
+    rows = await service.list_members(
+        session, organization_id=access.organization_id, limit=page.limit + 1, after=after
+    )
+    has_more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    next_cursor = None
+    if has_more:
+        last, _ = rows[-1]
+        next_cursor = encode_cursor(
+            {"created_at": last.created_at.isoformat(), "user_id": str(last.user_id)}
+        )
+    items = [_member_read(m, u).model_dump(mode="json") for m, u in rows]
+    return page_envelope(items, next_cursor)
+
+
+@router.post(
+    "/organizations/{org_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a registered user as admin or staff (admin+)",
+)
+async def add_member(body: MemberAdd, access: OrgAdmin, session: WriteSession) -> MemberRead:
+    membership, user = await service.add_member(
+        session, access=access, email=body.email, role=Role(body.role), now=utcnow()
+    )
+    return _member_read(membership, user)
+
+
+@router.patch(
+    "/organizations/{org_id}/members/{user_id}",
+    summary="Change a member's role (admin+; only owners grant or remove the owner role)",
+)
+async def change_member_role(
+    user_id: str, body: MemberUpdate, access: OrgAdmin, session: WriteSession
+) -> MemberRead:
+    membership, user = await service.change_role(
+        session, access=access, user_id=parse_id(user_id, MemberNotFound()), role=Role(body.role)
+    )
+    return _member_read(membership, user)
+
+
+@router.delete(
+    "/organizations/{org_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member (admin+; the last owner cannot be removed)",
+)
+async def remove_member(user_id: str, access: OrgAdmin, session: WriteSession) -> Response:
+    await service.remove_member(session, access=access, user_id=parse_id(user_id, MemberNotFound()))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Ticket types and inventory (orders, tickets and check-in build on them)."""

@@ -1,0 +1,73 @@
+"""/events/{id}/ticket-types and /ticket-types/{id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from starlette.responses import Response
+
+from boxoffice.core.errors import ValidationFailed
+from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
+from boxoffice.core.state import AppSettings
+from boxoffice.core.timestamps import utcnow
+from boxoffice.db.session import WriteSession
+from boxoffice.events.access import EventAdmin, VisibleEvent
+from boxoffice.events.models import EventStatus
+from boxoffice.ticketing import service
+from boxoffice.ticketing.access import TicketTypeAdmin
+from boxoffice.ticketing.schemas import TicketTypeCreate, TicketTypeRead, TicketTypeUpdate
+
+router = APIRouter(tags=["ticket types"])
+
+
+def _read(ticket_type: object) -> TicketTypeRead:
+    return TicketTypeRead.model_validate(ticket_type)
+
+
+@router.post(
+    "/events/{event_id}/ticket-types",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a ticket type to an event (admin+)",
+)
+async def create_ticket_type(
+    body: TicketTypeCreate, access: EventAdmin, session: WriteSession
+) -> TicketTypeRead:
+    ticket_type = await service.create_ticket_type(
+        session, event=access.event, fields=body.model_dump(), now=utcnow()
+    )
+    return _read(ticket_type)
+
+
+@router.get(
+    "/events/{event_id}/ticket-types",
+    summary="An event's ticket types with seats available (public when published)",
+)
+async def list_ticket_types(
+    request: Request, event: VisibleEvent, session: WriteSession, settings: AppSettings
+) -> Response:
+    ticket_types = await service.list_ticket_types(session, event.id)
+    items = [_read(t).model_dump(mode="json") for t in ticket_types]
+    cache_control = (
+        public_cache(min(settings.public_cache_max_age, 5))
+        if event.status is EventStatus.PUBLISHED
+        else PRIVATE_NO_CACHE
+    )
+    return conditional_json(
+        request, {"data": items, "next_cursor": None}, cache_control=cache_control
+    )
+
+
+@router.patch(
+    "/ticket-types/{ticket_type_id}",
+    summary="Change a ticket type (admin+); quantity never drops below sold + held",
+)
+async def update_ticket_type(
+    body: TicketTypeUpdate, access: TicketTypeAdmin, session: WriteSession
+) -> TicketTypeRead:
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("name", "price_amount", "currency", "quantity", "max_per_order"):
+        if name in changes and changes[name] is None:
+            raise ValidationFailed(name, "cannot be null")
+    ticket_type = await service.update_ticket_type(
+        session, ticket_type=access.ticket_type, event=access.event, changes=changes, now=utcnow()
+    )
+    return _read(ticket_type)
