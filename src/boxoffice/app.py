@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
@@ -17,6 +17,7 @@ from boxoffice.config import Settings, get_settings
 from boxoffice.core.handlers import install_error_handlers
 from boxoffice.core.json import JSONBytesResponse
 from boxoffice.core.ratelimit import RateLimiter
+from boxoffice.core.routing import API_PREFIX, add_routes
 from boxoffice.core.state import AppResources
 from boxoffice.db.engine import create_database
 from boxoffice.db.migrate import ensure_migrated
@@ -26,8 +27,6 @@ from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.middleware import RequestContextMiddleware
 from boxoffice.organizations.routes import router as organizations_router
 from boxoffice.ticketing.routes import router as ticketing_router
-
-API_PREFIX = "/api/v1"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -70,11 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
-    for router in (accounts_router, organizations_router, events_router, ticketing_router):
-        api.include_router(router)
-    app.include_router(api)
-    app.include_router(health_router)
+    add_routes(
+        app, accounts_router, organizations_router, events_router, ticketing_router, health_router
+    )
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:

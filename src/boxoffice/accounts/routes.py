@@ -16,11 +16,12 @@ from boxoffice.accounts.schemas import (
 from boxoffice.accounts.service import IssuedTokens, TokenPolicy
 from boxoffice.core.access import public
 from boxoffice.core.ratelimit import client_ip
+from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.state import Resources
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import WriteSession
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(prefix=API_PREFIX, tags=["accounts"])
 PUBLIC = [Depends(public)]
 
 

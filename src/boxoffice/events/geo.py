@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, func, literal
+from sqlalchemy import ColumnElement, Float, SQLColumnExpression, func, literal
 
 EARTH_RADIUS_KM = 6371.0088
 SQLITE_FUNCTION = "bo_distance_km"
@@ -27,8 +27,8 @@ def haversine_km(lat1: float | None, lon1: float | None, lat2: float, lon2: floa
 
 def distance_km(
     dialect: str,
-    lat: ColumnElement[float | None],
-    lon: ColumnElement[float | None],
+    lat: SQLColumnExpression[float | None],
+    lon: SQLColumnExpression[float | None],
     *,
     to: tuple[float, float],
 ) -> ColumnElement[float]:

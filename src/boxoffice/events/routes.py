@@ -14,6 +14,7 @@ from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
 from boxoffice.core.json import JSONBytesResponse
 from boxoffice.core.pagination import Page, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.state import AppSettings
 from boxoffice.core.timestamps import Timestamp, parse_aware_iso, utcnow
 from boxoffice.db.session import ReadSession, WriteSession
@@ -26,9 +27,9 @@ from boxoffice.events.schemas import EVENT_FIELDS, EventCreate, EventRead, Event
 from boxoffice.organizations.access import OrgAdmin, OrgStaff
 from boxoffice.ticketing.service import summaries
 
-router = APIRouter(tags=["events"])
+router = APIRouter(prefix=API_PREFIX, tags=["events"])
 
-_PAGE_DOC = {
+_PAGE_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A page of events",
         "content": {"application/json": {"example": {"data": [], "next_cursor": None}}},

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     String,
     case,
     cast,
@@ -167,20 +168,7 @@ def _matches(pattern: str) -> ColumnElement[bool]:
     )
 
 
-async def list_public_events(
-    session: AsyncSession,
-    *,
-    filters: EventFilters,
-    limit: int,
-    after: tuple[Any, ...] | None,
-    now: datetime,
-) -> tuple[list[EventHit], tuple[Any, ...] | None]:
-    """One page of published events and the sort key to continue after, if there is more.
-
-    Keyset pagination on (sort value, id): rows inserted during a walk never shift a page.
-    Without a date filter the listing shows events that have not ended yet.
-    """
-    dialect = session.bind.dialect.name
+def _public_query(filters: EventFilters, now: datetime) -> Select[Any]:
     query: Select[Any] = select(Event).where(Event.status == EventStatus.PUBLISHED)
     if filters.starts_after is None and filters.starts_before is None:
         query = query.where(Event.ends_at > now)
@@ -197,52 +185,64 @@ async def list_public_events(
     if filters.free is not None:
         has_free = exists().where(TicketType.event_id == Event.id, TicketType.price_amount == 0)
         query = query.where(has_free if filters.free else ~has_free)
+    if filters.q:
+        query = query.where(_matches(_like(filters.q)))
+    return query
 
+
+def _sort_keys(
+    filters: EventFilters, distance: ColumnElement[float] | None
+) -> list[SQLColumnExpression[Any]]:
+    if filters.sort == "distance":
+        if distance is None:
+            raise ValidationFailed("sort", "sort=distance needs lat and lon")
+        return [distance, Event.id]
+    if filters.sort == "relevance" and filters.q:
+        # Until full-text ranking exists: events whose title matches come first.
+        title_match = func.lower(Event.title).like(_like(filters.q), escape="\\")
+        return [case((title_match, 0), else_=1), Event.starts_at, Event.id]
+    return [Event.starts_at, Event.id]
+
+
+async def list_public_events(
+    session: AsyncSession,
+    *,
+    filters: EventFilters,
+    limit: int,
+    after: tuple[Any, ...] | None,
+    now: datetime,
+) -> tuple[list[EventHit], tuple[Any, ...] | None]:
+    """One page of published events and the sort key to continue after, if there is more.
+
+    Keyset pagination on (sort value…, id): rows inserted during a walk never shift a page.
+    Without a date filter the listing shows events that have not ended yet.
+    """
+    query = _public_query(filters, now)
     distance: ColumnElement[float] | None = None
     if filters.near is not None:
-        distance = geo.distance_km(dialect, Event.lat, Event.lon, to=filters.near)
-        query = query.add_columns(distance.label("distance_km"))
+        distance = geo.distance_km(
+            session.get_bind().dialect.name, Event.lat, Event.lon, to=filters.near
+        )
         if filters.radius_km is not None:
             box = geo.bounding_box(*filters.near, filters.radius_km)
             query = query.where(Event.lat.between(box.min_lat, box.max_lat))
             if not box.wraps:
                 query = query.where(Event.lon.between(box.min_lon, box.max_lon))
             query = query.where(distance <= filters.radius_km)
-    else:
-        query = query.add_columns(literal(None).label("distance_km"))
-
-    sort_keys: list[ColumnElement[Any]]
-    if filters.q:
-        pattern = _like(filters.q)
-        query = query.where(_matches(pattern))
-    if filters.sort == "distance":
-        if distance is None:
-            raise ValidationFailed("sort", "sort=distance needs lat and lon")
-        query = query.where(Event.lat.is_not(None))
-        sort_keys = [distance, Event.id]
-    elif filters.sort == "relevance" and filters.q:
-        # Until full-text ranking exists: events whose title matches come first.
-        tier = case((func.lower(Event.title).like(_like(filters.q), escape="\\"), 0), else_=1)
-        sort_keys = [tier, Event.starts_at, Event.id]
-    else:
-        sort_keys = [Event.starts_at, Event.id]
-
+        elif filters.sort == "distance":
+            query = query.where(Event.lat.is_not(None))
+    sort_keys = _sort_keys(filters, distance)
+    query = query.add_columns(
+        distance.label("distance_km") if distance is not None else literal(None),
+        *[key.label(f"sort_{index}") for index, key in enumerate(sort_keys)],
+    )
     if after is not None:
         query = query.where(tuple_(*sort_keys) > tuple_(*after))
-    query = query.order_by(*sort_keys).limit(limit + 1)
-    if len(sort_keys) == 3:
-        query = query.add_columns(sort_keys[0].label("sort_tier"))
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(query.order_by(*sort_keys).limit(limit + 1))).all()
     hits = [EventHit(event=row[0], distance_km=row[1]) for row in rows[:limit]]
     if len(rows) <= limit:
         return hits, None
-    last = rows[limit - 1]
-    event: Event = last[0]
-    if filters.sort == "distance":
-        return hits, (last[1], event.id)
-    if len(sort_keys) == 3:
-        return hits, (last[2], event.starts_at, event.id)
-    return hits, (event.starts_at, event.id)
+    return hits, tuple(rows[limit - 1][2:])
 
 
 async def list_organization_events(

@@ -11,6 +11,7 @@ from boxoffice.accounts.auth import CurrentUser
 from boxoffice.accounts.models import User
 from boxoffice.core.ids import parse_id
 from boxoffice.core.pagination import Page, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.timestamps import parse_aware_iso, utcnow
 from boxoffice.db.session import WriteSession
 from boxoffice.organizations import service
@@ -27,7 +28,7 @@ from boxoffice.organizations.schemas import (
     OrganizationUpdate,
 )
 
-router = APIRouter(tags=["organizations"])
+router = APIRouter(prefix=API_PREFIX, tags=["organizations"])
 
 
 def _member_read(membership: Membership, user: User) -> MemberRead:

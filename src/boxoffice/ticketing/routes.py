@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
+from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.state import AppSettings
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import WriteSession
@@ -16,7 +17,7 @@ from boxoffice.ticketing import service
 from boxoffice.ticketing.access import TicketTypeAdmin
 from boxoffice.ticketing.schemas import TicketTypeCreate, TicketTypeRead, TicketTypeUpdate
 
-router = APIRouter(tags=["ticket types"])
+router = APIRouter(prefix=API_PREFIX, tags=["ticket types"])
 
 
 def _read(ticket_type: object) -> TicketTypeRead:

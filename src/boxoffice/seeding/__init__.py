@@ -1,0 +1,1 @@
+"""Seeding and bootstrap helpers; ``catalog`` holds the demo data for ``boxoffice seed --demo``."""
