@@ -60,7 +60,6 @@ class Settings(BaseSettings):
     rate_limit_refresh: str = "30/minute"
     rate_limit_enabled: bool = True
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    seed_demo_on_start: bool = False
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boxoffice.db.base import Base, IdMixin, TimestampMixin
@@ -24,7 +24,6 @@ class Event(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_events_status_starts_at_id", "status", "starts_at", "id"),
         Index("ix_events_organization_id_starts_at", "organization_id", "starts_at"),
-        Index("ix_events_status_city_starts_at", "status", "city", "starts_at"),
         Index("ix_events_lat_lon", "lat", "lon"),
     )
 
@@ -58,3 +57,9 @@ class Event(IdMixin, TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None]
     # Bumped on every change; part of cache keys and ETags.
     version: Mapped[int] = mapped_column(default=1)
+
+
+# Listings filter by city case-insensitively.
+Index(
+    "ix_events_status_lower_city_starts_at", Event.status, func.lower(Event.city), Event.starts_at
+)

@@ -86,7 +86,9 @@ def upgrade() -> None:
             "ix_events_organization_id_starts_at", ["organization_id", "starts_at"], unique=False
         )
         batch_op.create_index(
-            "ix_events_status_city_starts_at", ["status", "city", "starts_at"], unique=False
+            "ix_events_status_lower_city_starts_at",
+            ["status", sa.text("lower(city)"), "starts_at"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_events_status_starts_at_id", ["status", "starts_at", "id"], unique=False
@@ -191,7 +193,7 @@ def downgrade() -> None:
     op.drop_table("memberships")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_status_starts_at_id")
-        batch_op.drop_index("ix_events_status_city_starts_at")
+        batch_op.drop_index("ix_events_status_lower_city_starts_at")
         batch_op.drop_index("ix_events_organization_id_starts_at")
         batch_op.drop_index("ix_events_lat_lon")
 
