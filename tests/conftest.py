@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +57,11 @@ async def _create_postgres_database() -> tuple[str, str]:
     admin = make_url(TEST_DATABASE_URL)
     name = f"boxoffice_test_{uuid.uuid4().hex[:10]}"
     connection = await asyncpg.connect(
-        host=admin.host, port=admin.port or 5432, user=admin.username,
-        password=admin.password, database=admin.database or "postgres",
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username,
+        password=admin.password,
+        database=admin.database or "postgres",
     )
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')
@@ -72,8 +75,11 @@ async def _drop_postgres_database(name: str) -> None:
 
     admin = make_url(TEST_DATABASE_URL)
     connection = await asyncpg.connect(
-        host=admin.host, port=admin.port or 5432, user=admin.username,
-        password=admin.password, database=admin.database or "postgres",
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username,
+        password=admin.password,
+        database=admin.database or "postgres",
     )
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -136,6 +142,3 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-
-
-

@@ -125,7 +125,11 @@ async def publish(client: httpx.AsyncClient, event_id: str, by: Account) -> dict
 
 
 async def published_event(
-    client: httpx.AsyncClient, org_id: str, by: Account, *, ticket: dict[str, Any] | None = None,
+    client: httpx.AsyncClient,
+    org_id: str,
+    by: Account,
+    *,
+    ticket: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     event = await create_event(client, org_id, by, **overrides)
@@ -153,7 +157,9 @@ async def tenant(client: httpx.AsyncClient) -> Tenant:
     return Tenant(org_id, owner, admin, staff, outsider)
 
 
-def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, field: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()

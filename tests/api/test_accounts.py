@@ -155,9 +155,7 @@ class TestRefresh:
         after = await client.post(f"{API}/auth/refresh", json={"refresh_token": descendant})
         assert_problem(after, 401)
 
-    async def test_other_sessions_survive_a_revoked_family(
-        self, client: httpx.AsyncClient
-    ) -> None:
+    async def test_other_sessions_survive_a_revoked_family(self, client: httpx.AsyncClient) -> None:
         account = await register(client)
         login = await client.post(
             f"{API}/auth/login", json={"email": account.email, "password": PASSWORD}

@@ -31,7 +31,7 @@ def _env(var_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return subprocess.run(
         [*BOXOFFICE, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
@@ -40,7 +40,9 @@ def _wait_ready(base_url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early: {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"server exited early: {process.stderr.read() if process.stderr else ''}"
+            )
         try:
             if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
                 return
@@ -58,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert _run(["migrate"], env).returncode == 0
     seeded = _run(["seed", "--demo", "--events", "40"], env)
     assert seeded.returncode == 0, seeded.stderr
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [*BOXOFFICE, "serve", "--workers", "2"], env=env, stderr=subprocess.PIPE, text=True
     )
     base_url = f"http://127.0.0.1:{port}"
@@ -109,9 +111,7 @@ class TestStartupChecks:
     def test_bad_configuration_is_one_clear_line(self, tmp_path: Path) -> None:
         result = _run(["migrate"], _env(tmp_path, BOXOFFICE_PORT="eighty"))
         assert result.returncode == 2
-        assert result.stderr.strip().splitlines() == [
-            result.stderr.strip().splitlines()[0]
-        ]
+        assert result.stderr.strip().splitlines() == [result.stderr.strip().splitlines()[0]]
         assert "BOXOFFICE_PORT" in result.stderr
 
     def test_production_requires_a_secret_key(self, tmp_path: Path) -> None:
@@ -126,3 +126,27 @@ class TestStartupChecks:
         second = _run(["seed", "--demo", "--events", "10"], env)
         assert "10 events created" in first.stderr
         assert "0 events created" in second.stderr
+
+    def test_createadmin_creates_a_platform_admin_who_can_sign_in(self, tmp_path: Path) -> None:
+        env = _env(tmp_path)
+        assert _run(["migrate"], env).returncode == 0
+        created = _run(
+            [
+                "createadmin",
+                "--email",
+                "root@example.com",
+                "--name",
+                "Root",
+                "--password",
+                "a-long-admin-passphrase",
+            ],
+            env,
+        )
+        assert created.returncode == 0, created.stderr
+        assert "platform admin root@example.com created" in created.stderr
+        weak = _run(
+            ["createadmin", "--email", "weak@example.com", "--name", "W", "--password", "short"],
+            env,
+        )
+        assert weak.returncode == 2
+        assert "at least 10 characters" in weak.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Depends, Query
@@ -18,8 +18,17 @@ from pydantic import BaseModel
 
 from boxoffice.core.errors import ValidationFailed
 
+T = TypeVar("T")
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+
+
+class PageOf(BaseModel, Generic[T]):
+    """The shape of every list: one page of items and the cursor of the next page, if any."""
+
+    data: list[T]
+    next_cursor: str | None
 
 
 class PageParams(BaseModel):

@@ -22,7 +22,10 @@ def _require_rfc3339(value: Any) -> Any:
 
 
 def to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 def format_timestamp(value: datetime) -> str:

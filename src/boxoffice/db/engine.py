@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from boxoffice.config import Settings
+from boxoffice.core import text
 from boxoffice.events import geo
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -40,6 +42,11 @@ class Database:
             await self.read_engine.dispose()
 
 
+def _json_text(value: Any) -> str:
+    """JSON columns hold UTF-8 as is (not \\u escapes), so text search sees "café"."""
+    return orjson.dumps(value).decode()
+
+
 def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -54,6 +61,8 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         dbapi_connection.create_function(
             geo.SQLITE_FUNCTION, 4, geo.haversine_km, deterministic=True
         )
+        # SQLite's lower() folds ASCII only; PostgreSQL's is Unicode-aware. Same answers on both.
+        dbapi_connection.create_function(text.SQLITE_LOWER, 1, text.lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -68,6 +77,7 @@ def create_engine(url: str, settings: Settings, *, for_writes: bool) -> AsyncEng
         engine = create_async_engine(
             url,
             echo=settings.database_echo,
+            json_serializer=_json_text,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
@@ -75,9 +85,10 @@ def create_engine(url: str, settings: Settings, *, for_writes: bool) -> AsyncEng
     return create_async_engine(
         url,
         echo=settings.database_echo,
+        json_serializer=_json_text,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.database_pre_ping,
         pool_recycle=1800,
     )
 

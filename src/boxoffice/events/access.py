@@ -47,6 +47,7 @@ def event_member(minimum: Role) -> Callable[..., Awaitable[EventAccess]]:
             user_id=claims.user_id,
             minimum=minimum,
             not_found=EventNotFound(),
+            publicly_visible=event.status is EventStatus.PUBLISHED,
         )
         return EventAccess(event=event, membership=membership)
 

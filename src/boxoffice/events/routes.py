@@ -13,8 +13,9 @@ from boxoffice.core.access import public
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
 from boxoffice.core.json import JSONBytesResponse
-from boxoffice.core.pagination import Page, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.pagination import Page, PageOf, cursor_values, encode_cursor, page_envelope
 from boxoffice.core.routing import API_PREFIX
+from boxoffice.core.schemas import has_control_characters
 from boxoffice.core.state import AppSettings
 from boxoffice.core.timestamps import Timestamp, parse_aware_iso, utcnow
 from boxoffice.db.session import ReadSession, WriteSession
@@ -28,13 +29,6 @@ from boxoffice.organizations.access import OrgAdmin, OrgStaff
 from boxoffice.ticketing.service import summaries
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"])
-
-_PAGE_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "A page of events",
-        "content": {"application/json": {"example": {"data": [], "next_cursor": None}}},
-    }
-}
 
 
 def _parse_fields(fields: str | None) -> frozenset[str] | None:
@@ -92,7 +86,7 @@ async def create_event(body: EventCreate, access: OrgAdmin, session: WriteSessio
 @router.get(
     "/organizations/{org_id}/events",
     summary="The organization's events in every status (members)",
-    responses=_PAGE_DOC,
+    response_model=PageOf[EventRead],
 )
 async def list_organization_events(
     access: OrgStaff,
@@ -117,7 +111,7 @@ async def list_organization_events(
     "/events",
     dependencies=[Depends(public)],
     summary="Discover published events",
-    responses=_PAGE_DOC,
+    response_model=PageOf[EventRead],
 )
 async def list_events(
     request: Request,
@@ -141,6 +135,9 @@ async def list_events(
         raise ValidationFailed("lon" if lon is None else "lat", "lat and lon go together")
     if radius_km is not None and lat is None:
         raise ValidationFailed("radius_km", "needs lat and lon")
+    for name, text in (("q", q), ("city", city)):
+        if text and has_control_characters(text):
+            raise ValidationFailed(name, "must not contain control characters")
     if category is not None and category not in CATEGORIES:
         raise ValidationFailed("category", f"must be one of: {', '.join(CATEGORIES)}")
     q = q.strip() if q else None
@@ -226,7 +223,12 @@ async def cancel_event(access: EventAdmin, session: WriteSession) -> EventRead:
     return EventRead.model_validate(event_document(event, inventory.get(event.id)))
 
 
-@router.get("/categories", dependencies=[Depends(public)], summary="The event categories")
+@router.get(
+    "/categories",
+    dependencies=[Depends(public)],
+    summary="The event categories",
+    response_model=PageOf[str],
+)
 async def list_categories(request: Request, settings: AppSettings) -> Response:
     return conditional_json(
         request,

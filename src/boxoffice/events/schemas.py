@@ -116,7 +116,10 @@ class EventRead(OutputModel):
     published_at: Timestamp | None
     created_at: Timestamp
     updated_at: Timestamp
+    distance_km: float | None = Field(
+        default=None, description="Only when the listing is given lat and lon"
+    )
 
 
 EventSort = Literal["starts_at", "relevance", "distance"]
-EVENT_FIELDS: frozenset[str] = frozenset(EventRead.model_fields) | {"distance_km"}
+EVENT_FIELDS: frozenset[str] = frozenset(EventRead.model_fields)

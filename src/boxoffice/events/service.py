@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
+from boxoffice.core.text import sql_lower
 from boxoffice.events import geo
 from boxoffice.events.errors import EventCancelled, EventHasNoTicketTypes
 from boxoffice.events.models import Event, EventStatus
@@ -148,27 +149,27 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _matches(pattern: str) -> ColumnElement[bool]:
+def _matches(dialect: str, pattern: str) -> ColumnElement[bool]:
     """Case-insensitive substring match over the event's text, venue and organizer.
 
     A placeholder until full-text search: it cannot use an index.
     """
     organizer = exists().where(
         Organization.id == Event.organization_id,
-        func.lower(Organization.name).like(pattern, escape="\\"),
+        sql_lower(dialect, Organization.name).like(pattern, escape="\\"),
     )
     return or_(
-        func.lower(Event.title).like(pattern, escape="\\"),
-        func.lower(Event.description).like(pattern, escape="\\"),
-        func.lower(Event.category).like(pattern, escape="\\"),
-        func.lower(cast(Event.tags, String)).like(pattern, escape="\\"),
-        func.lower(func.coalesce(Event.venue_name, "")).like(pattern, escape="\\"),
-        func.lower(func.coalesce(Event.city, "")).like(pattern, escape="\\"),
+        sql_lower(dialect, Event.title).like(pattern, escape="\\"),
+        sql_lower(dialect, Event.description).like(pattern, escape="\\"),
+        sql_lower(dialect, Event.category).like(pattern, escape="\\"),
+        sql_lower(dialect, cast(Event.tags, String)).like(pattern, escape="\\"),
+        sql_lower(dialect, func.coalesce(Event.venue_name, "")).like(pattern, escape="\\"),
+        sql_lower(dialect, func.coalesce(Event.city, "")).like(pattern, escape="\\"),
         organizer,
     )
 
 
-def _public_query(filters: EventFilters, now: datetime) -> Select[Any]:
+def _public_query(dialect: str, filters: EventFilters, now: datetime) -> Select[Any]:
     query: Select[Any] = select(Event).where(Event.status == EventStatus.PUBLISHED)
     if filters.starts_after is None and filters.starts_before is None:
         query = query.where(Event.ends_at > now)
@@ -179,19 +180,19 @@ def _public_query(filters: EventFilters, now: datetime) -> Select[Any]:
     if filters.category:
         query = query.where(Event.category == filters.category)
     if filters.city:
-        query = query.where(func.lower(Event.city) == filters.city.lower())
+        query = query.where(sql_lower(dialect, Event.city) == filters.city.lower())
     if filters.organization_id:
         query = query.where(Event.organization_id == filters.organization_id)
     if filters.free is not None:
         has_free = exists().where(TicketType.event_id == Event.id, TicketType.price_amount == 0)
         query = query.where(has_free if filters.free else ~has_free)
     if filters.q:
-        query = query.where(_matches(_like(filters.q)))
+        query = query.where(_matches(dialect, _like(filters.q)))
     return query
 
 
 def _sort_keys(
-    filters: EventFilters, distance: ColumnElement[float] | None
+    dialect: str, filters: EventFilters, distance: ColumnElement[float] | None
 ) -> list[SQLColumnExpression[Any]]:
     if filters.sort == "distance":
         if distance is None:
@@ -199,7 +200,7 @@ def _sort_keys(
         return [distance, Event.id]
     if filters.sort == "relevance" and filters.q:
         # Until full-text ranking exists: events whose title matches come first.
-        title_match = func.lower(Event.title).like(_like(filters.q), escape="\\")
+        title_match = sql_lower(dialect, Event.title).like(_like(filters.q), escape="\\")
         return [case((title_match, 0), else_=1), Event.starts_at, Event.id]
     return [Event.starts_at, Event.id]
 
@@ -217,12 +218,11 @@ async def list_public_events(
     Keyset pagination on (sort value…, id): rows inserted during a walk never shift a page.
     Without a date filter the listing shows events that have not ended yet.
     """
-    query = _public_query(filters, now)
+    dialect = session.get_bind().dialect.name
+    query = _public_query(dialect, filters, now)
     distance: ColumnElement[float] | None = None
     if filters.near is not None:
-        distance = geo.distance_km(
-            session.get_bind().dialect.name, Event.lat, Event.lon, to=filters.near
-        )
+        distance = geo.distance_km(dialect, Event.lat, Event.lon, to=filters.near)
         if filters.radius_km is not None:
             box = geo.bounding_box(*filters.near, filters.radius_km)
             query = query.where(Event.lat.between(box.min_lat, box.max_lat))
@@ -231,7 +231,7 @@ async def list_public_events(
             query = query.where(distance <= filters.radius_km)
         elif filters.sort == "distance":
             query = query.where(Event.lat.is_not(None))
-    sort_keys = _sort_keys(filters, distance)
+    sort_keys = _sort_keys(dialect, filters, distance)
     query = query.add_columns(
         distance.label("distance_km") if distance is not None else literal(None),
         *[key.label(f"sort_{index}") for index, key in enumerate(sort_keys)],

@@ -55,7 +55,7 @@ class RequestContextMiddleware:
                 response = ProblemResponse(
                     PayloadTooLarge(
                         f"the body is {declared} bytes; the limit is {self.max_body_bytes}"
-                    ).to_document(),
+                    ).to_document(instance=scope["path"]),
                     status_code=413,
                 )
                 await response(scope, receive, send_with_headers)

@@ -45,10 +45,17 @@ async def authorize(
     user_id: uuid.UUID,
     minimum: Role,
     not_found: Problem,
+    publicly_visible: bool = False,
 ) -> OrgAccess:
-    """Raise ``not_found`` for non-members and 403 for members whose role is too low."""
+    """Raise ``not_found`` for non-members and 403 for members whose role is too low.
+
+    ``publicly_visible``: the resource is public (a published event), so its existence is no
+    secret and an outsider's attempt to change it is a plain 403.
+    """
     role = await role_in(session, organization_id=organization_id, user_id=user_id)
     if role is None:
+        if publicly_visible:
+            raise InsufficientRole("only members of the organizing organization may do this")
         raise not_found
     if not role.includes(minimum):
         raise InsufficientRole(f"needs the {minimum.value} role or higher; you are {role.value}")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from boxoffice.accounts.auth import CurrentUser
 from boxoffice.accounts.models import User
 from boxoffice.core.ids import parse_id
-from boxoffice.core.pagination import Page, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.pagination import Page, PageOf, cursor_values, encode_cursor
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.timestamps import parse_aware_iso, utcnow
 from boxoffice.db.session import WriteSession
@@ -65,15 +64,17 @@ async def create_organization(
     "/organizations",
     summary="The organizations the caller belongs to, with the caller's role",
 )
-async def list_my_organizations(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+async def list_my_organizations(
+    user: CurrentUser, session: WriteSession
+) -> PageOf[MyOrganizationRead]:
     rows = await service.list_my_organizations(session, user_id=user.id)
     items = [
         MyOrganizationRead(
             id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role=role
-        ).model_dump(mode="json")
+        )
         for org, role in rows
     ]
-    return page_envelope(items, None)
+    return PageOf(data=items, next_cursor=None)
 
 
 @router.get("/organizations/{org_id}", summary="An organization (members only)")
@@ -99,7 +100,7 @@ async def update_organization(
 
 
 @router.get("/organizations/{org_id}/members", summary="Members and their roles (members only)")
-async def list_members(access: OrgStaff, page: Page, session: WriteSession) -> dict[str, Any]:
+async def list_members(access: OrgStaff, page: Page, session: WriteSession) -> PageOf[MemberRead]:
     after = cursor_values(page.cursor, {"created_at": parse_aware_iso, "user_id": uuid.UUID})
     rows = await service.list_members(
         session, organization_id=access.organization_id, limit=page.limit + 1, after=after
@@ -112,8 +113,7 @@ async def list_members(access: OrgStaff, page: Page, session: WriteSession) -> d
         next_cursor = encode_cursor(
             {"created_at": last.created_at.isoformat(), "user_id": str(last.user_id)}
         )
-    items = [_member_read(m, u).model_dump(mode="json") for m, u in rows]
-    return page_envelope(items, next_cursor)
+    return PageOf(data=[_member_read(m, u) for m, u in rows], next_cursor=next_cursor)
 
 
 @router.post(

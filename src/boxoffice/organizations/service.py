@@ -65,7 +65,7 @@ async def list_my_organizations(
         .where(Membership.user_id == user_id)
         .order_by(Organization.name, Organization.id)
     )
-    return [(organization, role) for organization, role in result.tuples()]
+    return [(organization, role) for organization, role in result]
 
 
 async def rename_organization(
@@ -95,7 +95,7 @@ async def list_members(
     if after is not None:
         query = query.where(tuple_(Membership.created_at, Membership.user_id) > after)
     result = await session.execute(query)
-    return list(result.tuples())
+    return [(membership, user) for membership, user in result]
 
 
 async def add_member(
@@ -148,10 +148,11 @@ async def _member(
         .join(User, User.id == Membership.user_id)
         .where(Membership.organization_id == organization_id, Membership.user_id == user_id)
     )
-    row = result.tuples().one_or_none()
+    row = result.one_or_none()
     if row is None:
         raise MemberNotFound()
-    return row
+    membership, user = row
+    return membership, user
 
 
 async def _keep_an_owner(session: AsyncSession, organization_id: uuid.UUID) -> None:

@@ -12,7 +12,7 @@ from boxoffice.accounts.auth import Claims
 from boxoffice.core.access import access_policy
 from boxoffice.core.ids import parse_id
 from boxoffice.db.session import WriteSession
-from boxoffice.events.models import Event
+from boxoffice.events.models import Event, EventStatus
 from boxoffice.organizations.access import OrgAccess, authorize
 from boxoffice.organizations.models import Role
 from boxoffice.ticketing.errors import TicketTypeNotFound
@@ -44,6 +44,7 @@ def ticket_type_member(minimum: Role) -> Callable[..., Awaitable[TicketTypeAcces
             user_id=claims.user_id,
             minimum=minimum,
             not_found=TicketTypeNotFound(),
+            publicly_visible=event.status is EventStatus.PUBLISHED,
         )
         return TicketTypeAccess(ticket_type=ticket_type, event=event, membership=membership)
 

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
+from boxoffice.core.pagination import PageOf
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.state import AppSettings
 from boxoffice.core.timestamps import utcnow
@@ -41,6 +42,7 @@ async def create_ticket_type(
 @router.get(
     "/events/{event_id}/ticket-types",
     summary="An event's ticket types with seats available (public when published)",
+    response_model=PageOf[TicketTypeRead],
 )
 async def list_ticket_types(
     request: Request, event: VisibleEvent, session: WriteSession, settings: AppSettings

@@ -47,7 +47,7 @@ async def summaries(
     )
     return {
         event_id: InventorySummary(int(low), currency, int(left or 0))
-        for event_id, low, currency, left in result.tuples()
+        for event_id, low, currency, left in result
     }
 
 
