@@ -114,6 +114,8 @@ def make_settings(backend: Backend, var_dir: Path, **overrides: object) -> Setti
         "rate_limit_login": GENEROUS_LIMIT,
         "rate_limit_register": GENEROUS_LIMIT,
         "rate_limit_refresh": GENEROUS_LIMIT,
+        "rate_limit_login_ip": GENEROUS_LIMIT,
+        "rate_limit_register_ip": GENEROUS_LIMIT,
         "log_level": "warning",
     }
     values.update(overrides)

@@ -56,9 +56,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     public_cache_max_age: int = Field(default=30, ge=0)
+    # Per account (e-mail): protects one account against password guessing.
     rate_limit_login: str = "10/minute"
     rate_limit_register: str = "5/minute"
-    rate_limit_refresh: str = "30/minute"
+    # Per client IP: looser, because offices, campuses and mobile carriers share addresses.
+    rate_limit_login_ip: str = "100/minute"
+    rate_limit_register_ip: str = "30/minute"
+    rate_limit_refresh: str = "60/minute"
     rate_limit_enabled: bool = True
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -69,7 +73,13 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("rate_limit_login", "rate_limit_register", "rate_limit_refresh")
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_register",
+        "rate_limit_login_ip",
+        "rate_limit_register_ip",
+        "rate_limit_refresh",
+    )
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
         return _rate_limit(value)

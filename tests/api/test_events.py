@@ -652,6 +652,44 @@ class TestListingPagination:
         assert len(response.json()["data"]) == 2
         assert response.json()["next_cursor"] is None
 
+    async def test_relevance_order_walks_every_match_once(
+        self, client: httpx.AsyncClient, organizer: Account, org_id: str
+    ) -> None:
+        word = token()
+        in_title = [
+            await published_event(client, org_id, organizer, title=f"{word} {n}", starts=in_days(d))
+            for n, d in ((1, 20), (2, 10))
+        ]
+        in_description = [
+            await published_event(
+                client, org_id, organizer, description=f"with {word}", starts=in_days(d)
+            )
+            for d in (5, 15)
+        ]
+        seen = await walk(client, q=word, organization_id=org_id, limit=1)
+        # Title matches first, then the rest; each group by start time.
+        assert seen == [
+            in_title[1]["id"],
+            in_title[0]["id"],
+            in_description[0]["id"],
+            in_description[1]["id"],
+        ]
+
+    async def test_equal_distances_are_walked_once_each(
+        self, client: httpx.AsyncClient, organizer: Account, org_id: str
+    ) -> None:
+        same_place = venue_at("Lindenpark", "Potsdam", *POTSDAM)
+        created = {
+            (await published_event(client, org_id, organizer, venue=same_place))["id"]
+            for _ in range(5)
+        }
+        lat, lon = BERLIN
+        seen = await walk(
+            client, organization_id=org_id, lat=lat, lon=lon, sort="distance", limit=2
+        )
+        assert len(seen) == len(set(seen)) == 5
+        assert set(seen) == created
+
     async def test_tampered_cursor_is_422(self, client: httpx.AsyncClient, org_id: str) -> None:
         response = await client.get(
             f"{API}/events", params={"organization_id": org_id, "cursor": "eyJrIjpbMV19"}

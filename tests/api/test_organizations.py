@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -479,3 +480,54 @@ class TestRemoveMember:
         owner, stranger = users[:2]
         org_id = await create_organization(client, owner, name=unique_name())
         assert_problem(await remove(client, org_id, owner, stranger.user_id), 404)
+
+
+async def org_with_two_owners(client: httpx.AsyncClient, first: Account, second: Account) -> str:
+    org_id = await create_organization(client, first, name=unique_name("Two owners"))
+    await add_member(client, org_id, first, second, "admin")
+    assert (await change_role(client, org_id, first, second.user_id, "owner")).is_success
+    return org_id
+
+
+async def owner_count(client: httpx.AsyncClient, org_id: str, by: Account) -> int:
+    response = await client.get(f"{API}/organizations/{org_id}/members", headers=by.headers)
+    assert response.status_code == 200, response.text
+    return sum(member["role"] == "owner" for member in response.json()["data"])
+
+
+class TestOwnerInvariantUnderConcurrency:
+    """Two owners acting at the same moment must not leave an organization without an owner.
+
+    A count-then-write check passes for both requests; each round gives the race a chance."""
+
+    ROUNDS = 5
+
+    async def test_owners_demoting_themselves_at_once_leave_one_owner(
+        self, client: httpx.AsyncClient, users: list[Account]
+    ) -> None:
+        first, second = users[:2]
+        for _ in range(self.ROUNDS):
+            org_id = await org_with_two_owners(client, first, second)
+            answers = await asyncio.gather(
+                change_role(client, org_id, first, first.user_id, "admin"),
+                change_role(client, org_id, second, second.user_id, "admin"),
+            )
+            assert sorted(answer.status_code for answer in answers) == [200, 409]
+            assert await owner_count(client, org_id, first) == 1
+
+    async def test_owners_removing_each_other_at_once_leave_one_owner(
+        self, client: httpx.AsyncClient, users: list[Account]
+    ) -> None:
+        first, second, witness = users[:3]
+        for _ in range(self.ROUNDS):
+            org_id = await org_with_two_owners(client, first, second)
+            await add_member(client, org_id, first, witness, "staff")
+            answers = await asyncio.gather(
+                remove(client, org_id, first, second.user_id),
+                remove(client, org_id, second, first.user_id),
+            )
+            winner, loser = sorted(answers, key=lambda answer: answer.status_code)
+            assert winner.status_code == 204
+            # The loser is refused: as the last owner (409), or as no longer a member (404).
+            assert loser.status_code in {404, 409}, loser.text
+            assert await owner_count(client, org_id, witness) == 1

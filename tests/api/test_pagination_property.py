@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import API, Account, create_organization, published_event, register
@@ -81,6 +81,11 @@ def sort_key(item: dict[str, Any]) -> tuple[datetime, uuid.UUID]:
     # What to insert after each page; drawn up front, as how many pages there will be depends
     # on the ids the server gives out (they order equal start times).
     insert_plan=st.lists(st.lists(insert_positions, max_size=3), max_size=8),
+)
+@example(  # always tried: a full walk with inserts of every kind at every step
+    existing_hours=[0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5, 5],
+    page_size=4,
+    insert_plan=[[-1, "tie", HOURS + 1], ["tie", 2], [0, 5, "tie"], ["tie"]],
 )
 async def test_cursor_walk_returns_every_existing_event_once_despite_inserts(
     client: httpx.AsyncClient,

@@ -30,7 +30,9 @@ def limited_settings(backend: Backend, var_dir: Path) -> object:
         backend,
         var_dir,
         rate_limit_login=f"{LOGIN_LIMIT}/minute",
+        rate_limit_login_ip=f"{LOGIN_LIMIT}/minute",
         rate_limit_register=f"{REGISTER_LIMIT}/minute",
+        rate_limit_register_ip=f"{REGISTER_LIMIT}/minute",
     )
 
 
@@ -128,6 +130,40 @@ class TestLoginLimit:
         for _ in range(LOGIN_LIMIT):
             assert_problem(await login_from(limited_app, ip, unique_email("spray")), 401)
         assert_rate_limited(await login_from(limited_app, ip, unique_email("spray")))
+
+
+@pytest.fixture(scope="module")
+async def default_limits_app(backend: Backend, var_dir: Path) -> AsyncIterator[FastAPI]:
+    """The shipped defaults: e-mail limits tighter than address limits."""
+    settings = make_settings(
+        backend,
+        var_dir,
+        rate_limit_login="10/minute",
+        rate_limit_login_ip="100/minute",
+        rate_limit_register="5/minute",
+        rate_limit_register_ip="30/minute",
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+class TestDefaults:
+    async def test_many_people_behind_one_address_can_sign_up(
+        self, default_limits_app: FastAPI
+    ) -> None:
+        ip = fresh_ip()
+        for _ in range(12):  # well over the per-e-mail limit of 5, under the address limit
+            response = await register_from(default_limits_app, ip, unique_email("office"))
+            assert response.status_code == 201, response.text
+
+    async def test_one_account_is_locked_out_after_ten_guesses(
+        self, default_limits_app: FastAPI
+    ) -> None:
+        target, ip = unique_email("victim"), fresh_ip()
+        for _ in range(10):
+            assert_problem(await login_from(default_limits_app, ip, target, "wrong-guess-1"), 401)
+        assert_rate_limited(await login_from(default_limits_app, ip, target))
 
 
 class TestRedisStorage:

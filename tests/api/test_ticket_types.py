@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,22 @@ class TestCreateTicketType:
             f"{API}/events/{event['id']}/ticket-types", headers=organizer.headers
         )
         assert [t["currency"] for t in listed.json()["data"]] == ["EUR"]
+
+    async def test_concurrent_creations_cannot_mix_currencies(
+        self, client: httpx.AsyncClient, organizer: Account
+    ) -> None:
+        org_id = await create_organization(client, organizer, name="Currency race")
+        for _ in range(5):  # each round gives a check-then-insert race a chance
+            event = await create_event(client, org_id, organizer)
+            answers = await asyncio.gather(
+                post_ticket_type(client, event["id"], organizer, currency="EUR"),
+                post_ticket_type(client, event["id"], organizer, currency="USD"),
+            )
+            assert sorted(answer.status_code for answer in answers) == [201, 422]
+            listed = await client.get(
+                f"{API}/events/{event['id']}/ticket-types", headers=organizer.headers
+            )
+            assert len({t["currency"] for t in listed.json()["data"]}) == 1
 
     async def test_sales_end_before_sales_start_is_422(
         self, client: httpx.AsyncClient, organizer: Account, event: dict[str, Any]

@@ -65,7 +65,7 @@ async def register(
 ) -> AuthResponse:
     ip = client_ip(request, resources.settings.trusted_proxies)
     limit = await resources.rate_limiter.hit(
-        "register", f"ip:{ip}", f"email:{service.normalize_email(body.email)}"
+        ("register_ip", ip), ("register", service.normalize_email(body.email))
     )
     _expose(request, response, limit.headers())
     issued = await service.register(
@@ -94,7 +94,7 @@ async def login(
 ) -> AuthResponse:
     ip = client_ip(request, resources.settings.trusted_proxies)
     limit = await resources.rate_limiter.hit(
-        "login", f"ip:{ip}", f"email:{service.normalize_email(body.email)}"
+        ("login_ip", ip), ("login", service.normalize_email(body.email))
     )
     _expose(request, response, limit.headers())
     issued = await service.login(
@@ -117,7 +117,7 @@ async def refresh(
     resources: Resources,
 ) -> AuthResponse:
     ip = client_ip(request, resources.settings.trusted_proxies)
-    limit = await resources.rate_limiter.hit("refresh", f"ip:{ip}")
+    limit = await resources.rate_limiter.hit(("refresh", ip))
     _expose(request, response, limit.headers())
     issued = await service.refresh(
         session, refresh_token=body.refresh_token, policy=_policy(resources), now=utcnow()

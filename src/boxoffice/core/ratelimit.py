@@ -1,8 +1,9 @@
 """Rate limits with the ``limits`` library (moving window; Redis when configured, else memory).
 
-Limits are named families (``login``, ``register``, ``refresh``) configured in settings in the
-``limits`` notation. A route hits its family with one or more keys (the client IP, the e-mail);
-the tightest key decides the ``RateLimit-*`` headers, and going over answers 429.
+Limits are named families configured in settings in the ``limits`` notation: ``login`` and
+``register`` per e-mail, ``login_ip``, ``register_ip`` and ``refresh`` per client IP. A route
+counts one request against each (family, key) it names; the tightest decides the
+``RateLimit-*`` headers, and any exhausted one answers 429.
 """
 
 from __future__ import annotations
@@ -47,21 +48,24 @@ class RateLimiter:
         self.families: dict[str, RateLimitItem] = {
             "login": parse(settings.rate_limit_login),
             "register": parse(settings.rate_limit_register),
+            "login_ip": parse(settings.rate_limit_login_ip),
+            "register_ip": parse(settings.rate_limit_register_ip),
             "refresh": parse(settings.rate_limit_refresh),
         }
 
-    async def hit(self, family: str, *keys: str) -> LimitState:
-        """Count one request against every key; raise TooManyRequests if any is exhausted."""
-        item = self.families[family]
+    async def hit(self, *counted: tuple[str, str]) -> LimitState:
+        """Count one request against every (family, key); raise TooManyRequests if any of
+        them is exhausted."""
         tightest: LimitState | None = None
-        for key in keys:
+        for family, key in counted:
+            item = self.families[family]
             allowed = await self.strategy.hit(item, family, key) if self.enabled else True
             stats = await self.strategy.get_window_stats(item, family, key)
             reset = max(math.ceil(stats.reset_time - time.time()), 1)
             state = LimitState(item.amount, stats.remaining, reset)
             if not allowed:
                 raise TooManyRequests(
-                    f"too many {family} attempts; try again in {reset} s",
+                    f"too many {family.removesuffix('_ip')} attempts; try again in {reset} s",
                     retry_after=reset,
                     headers=state.headers(),
                 )

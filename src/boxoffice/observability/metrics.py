@@ -21,15 +21,15 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_DURATION = Histogram(
     "boxoffice_http_request_duration_seconds",
-    "Time to serve an HTTP request, by method and route template",
-    ["method", "route"],
+    "Time to serve an HTTP request, by method, route template and status",
+    ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_DURATION.labels(method, route).observe(seconds)
+    HTTP_DURATION.labels(method, route, str(status)).observe(seconds)
 
 
 def render_metrics() -> tuple[bytes, str]:
