@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from boxoffice import __version__
 from boxoffice.accounts.routes import router as accounts_router
 from boxoffice.config import Settings, get_settings
+from boxoffice.core.cache import Cache, MemoryCache, NullCache, RedisCache
 from boxoffice.core.handlers import install_error_handlers
 from boxoffice.core.json import JSONBytesResponse
 from boxoffice.core.ratelimit import RateLimiter
@@ -34,6 +35,12 @@ def _operation_id(route: APIRoute) -> str:
     return f"{str(tag).replace(' ', '_')}-{route.name}"
 
 
+def _cache(settings: Settings, redis: Redis | None) -> Cache:
+    if not settings.cache_enabled:
+        return NullCache()
+    return RedisCache(redis) if redis is not None else MemoryCache()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 database=database,
                 rate_limiter=RateLimiter(settings),
                 redis=redis,
+                cache=_cache(settings, redis),
             )
             yield
         finally:

@@ -57,6 +57,10 @@ def serve(
     settings = _settings()
     _check_migrated(settings)
     worker_count = workers or settings.workers
+    if worker_count > 1 and not settings.redis_url and settings.cache_enabled:
+        # An in-process cache cannot see another process's invalidations.
+        os.environ["BOXOFFICE_CACHE_ENABLED"] = "false"
+        typer.echo("several workers without BOXOFFICE_REDIS_URL: response cache off", err=True)
     if worker_count > 1:
         metrics_dir = settings.var_dir / "metrics"
         shutil.rmtree(metrics_dir, ignore_errors=True)

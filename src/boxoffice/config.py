@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     public_cache_max_age: int = Field(default=30, ge=0)
+    cache_enabled: bool = True
+    listing_cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
+    event_cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
     # Per account (e-mail): protects one account against password guessing.
     rate_limit_login: str = "10/minute"
     rate_limit_register: str = "5/minute"

@@ -486,13 +486,14 @@ class TestListingFilters:
         self, client: httpx.AsyncClient, organizer: Account, org_id: str, where: str
     ) -> None:
         word = token()
-        overrides: dict[str, Any] = {
+        by_field: dict[str, dict[str, Any]] = {
             "title": {"title": f"Night of {word}s"},
             "description": {"description": f"Featuring the {word} quartet."},
             "tags": {"tags": ["jazz", word]},
             "venue": {"venue": venue_at(f"Club {word}", "Berlin", *BERLIN)},
             "city": {"venue": venue_at("Town hall", f"{word}stadt", *BERLIN)},
-        }[where]
+        }
+        overrides = by_field[where]
         match = await published_event(client, org_id, organizer, **overrides)
         await published_event(client, org_id, organizer, title="Unrelated", tags=["x"])
         assert await listed_ids(client, q=word) == [match["id"]]

@@ -225,7 +225,7 @@ class TestOpenApi:
             f"{method} {route.path}"
             for route in app.routes
             if isinstance(route, APIRoute)
-            for method in route.methods
+            for method in route.methods or ()
             if method.lower() not in paths.get(route.path, {})
         ]
         assert not missing, missing

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from boxoffice.app import create_app
+from boxoffice.config import Settings
 from tests.conftest import Backend, make_settings
 from tests.helpers import API, PASSWORD, assert_problem, register, unique_email
 
@@ -25,7 +26,7 @@ REGISTER_LIMIT = 2
 WINDOW_SECONDS = 60
 
 
-def limited_settings(backend: Backend, var_dir: Path) -> object:
+def limited_settings(backend: Backend, var_dir: Path) -> Settings:
     return make_settings(
         backend,
         var_dir,
@@ -38,7 +39,7 @@ def limited_settings(backend: Backend, var_dir: Path) -> object:
 
 @pytest.fixture(scope="module")
 async def limited_app(backend: Backend, var_dir: Path) -> AsyncIterator[FastAPI]:
-    application = create_app(limited_settings(backend, var_dir))  # type: ignore[arg-type]
+    application = create_app(limited_settings(backend, var_dir))
     async with application.router.lifespan_context(application):
         yield application
 
@@ -177,7 +178,7 @@ class TestRedisStorage:
             assert_problem(await login_from(limited_app, fresh_ip(), email, "guess-guess-1"), 401)
         keys = await limited_app.state.resources.redis.keys(f"*{email}*")
         assert keys, "the limiter keeps no counter in Redis"
-        second_instance = create_app(limited_settings(backend, var_dir))  # type: ignore[arg-type]
+        second_instance = create_app(limited_settings(backend, var_dir))
         async with second_instance.router.lifespan_context(second_instance):
             response = await login_from(second_instance, fresh_ip(), email)
         assert_rate_limited(response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,7 +68,7 @@ async def register(
     user = User(
         email=email,
         name=name,
-        password_hash=passwords.hash_password(password),
+        password_hash=await asyncio.to_thread(passwords.hash_password, password),
         created_at=now,
         updated_at=now,
     )
@@ -83,11 +84,15 @@ async def login(
     session: AsyncSession, *, email: str, password: str, policy: TokenPolicy, now: datetime
 ) -> IssuedTokens:
     user = await get_user_by_email(session, email)
-    if not passwords.verify_password(user.password_hash if user else None, password):
+    # argon2 is deliberately slow (tens of ms of CPU): keep it off the event loop.
+    valid = await asyncio.to_thread(
+        passwords.verify_password, user.password_hash if user else None, password
+    )
+    if not valid:
         raise InvalidCredentials()
     assert user is not None
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     return await _issue(session, user=user, family_id=uuid.uuid4(), policy=policy, now=now)
 
 

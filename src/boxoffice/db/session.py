@@ -2,7 +2,9 @@
 
 Routes receive a session through ``WriteSession`` (primary; committed when the route returns,
 rolled back on any error) or ``ReadSession`` (replica-capable, never commits). Services only
-``flush()``.
+``flush()``, and say what they changed with :func:`record_change`; once the transaction has
+committed (never before, never after a rollback) the changed topics' cache generations are
+bumped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import Problem
 from boxoffice.db.engine import Database
+from boxoffice.observability.logging import get_logger
+
+_log = get_logger("boxoffice.db")
+
+
+_CHANGES = "boxoffice.changes"
+
+
+def record_change(session: AsyncSession, *topics: str) -> None:
+    """Note that data behind these cache topics changed in this transaction."""
+    changes: set[str] = session.info.setdefault(_CHANGES, set())
+    changes.update(topics)
+
+
+async def _after_commit(request: Request, session: AsyncSession) -> None:
+    topics: set[str] = session.info.pop(_CHANGES, set())
+    if topics:
+        try:
+            await request.app.state.resources.cache.bump(*sorted(topics))
+        except Exception as exc:
+            _log.warning("cache invalidation failed", topics=sorted(topics), error=repr(exc))
 
 
 def get_database(request: Request) -> Database:
@@ -29,6 +52,7 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
         except Problem as problem:
             if problem.keeps_changes:
                 await session.commit()
+                await _after_commit(request, session)
             else:
                 await session.rollback()
             raise
@@ -37,6 +61,7 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+            await _after_commit(request, session)
 
 
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -3,6 +3,7 @@ are public; everyone else gets 404."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -11,6 +12,7 @@ from fastapi import Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.auth import Claims, OptionalClaims
+from boxoffice.accounts.tokens import AccessClaims
 from boxoffice.core.access import access_policy
 from boxoffice.core.ids import parse_id
 from boxoffice.db.session import ReadSession, WriteSession
@@ -54,23 +56,41 @@ def event_member(minimum: Role) -> Callable[..., Awaitable[EventAccess]]:
     return dependency
 
 
+async def members_only_event(
+    primary: AsyncSession, event_id: uuid.UUID, claims: AccessClaims | None
+) -> Event:
+    """An event that is not (or not yet, on this replica) public: members only, read from the
+    primary so they see their own writes; 404 to everyone else."""
+    if claims is not None:
+        event = await primary.get(Event, event_id)
+        if event is not None:
+            role = await role_in(
+                primary, organization_id=event.organization_id, user_id=claims.user_id
+            )
+            if role is not None:
+                return event
+    raise EventNotFound()
+
+
+@access_policy("public-if-published")
+async def event_viewer(claims: OptionalClaims) -> AccessClaims | None:
+    """Published events are public; any other status is for members of the organization."""
+    return claims
+
+
 @access_policy("public-if-published")
 async def visible_event(
     event_id: EventId, claims: OptionalClaims, replica: ReadSession, primary: WriteSession
 ) -> Event:
-    """Published events are public (read from a replica); any other status is shown only to
-    members of the organization, read from the primary so they see their own writes."""
-    event = await replica.get(Event, parse_id(event_id, EventNotFound()))
+    """Published events are public (read from a replica); others as in members_only_event."""
+    parsed = parse_id(event_id, EventNotFound())
+    event = await replica.get(Event, parsed)
     if event is not None and event.status is EventStatus.PUBLISHED:
         return event
-    if claims is not None:
-        event = await load_event(primary, event_id)
-        role = await role_in(primary, organization_id=event.organization_id, user_id=claims.user_id)
-        if role is not None:
-            return event
-    raise EventNotFound()
+    return await members_only_event(primary, parsed, claims)
 
 
 EventStaff = Annotated[EventAccess, Depends(event_member(Role.STAFF))]
 EventAdmin = Annotated[EventAccess, Depends(event_member(Role.ADMIN))]
 VisibleEvent = Annotated[Event, Depends(visible_event)]
+EventViewer = Annotated[AccessClaims | None, Depends(event_viewer)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,20 +12,24 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.responses import Response
 
 from boxoffice.core.access import public
+from boxoffice.core.cache import read_through
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
-from boxoffice.core.json import JSONBytesResponse
+from boxoffice.core.ids import parse_id
+from boxoffice.core.json import JSONBytesResponse, dumps
 from boxoffice.core.pagination import Page, PageOf, cursor_values, encode_cursor, page_envelope
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.schemas import has_control_characters
-from boxoffice.core.state import AppSettings
+from boxoffice.core.state import AppSettings, PublicCache
 from boxoffice.core.timestamps import Timestamp, parse_aware_iso, utcnow
 from boxoffice.db.session import ReadSession, WriteSession
 from boxoffice.events import service
-from boxoffice.events.access import EventAdmin, VisibleEvent
+from boxoffice.events.access import EventAdmin, EventId, EventViewer, members_only_event
+from boxoffice.events.caching import CATALOG, event_topic
 from boxoffice.events.categories import CATEGORIES
 from boxoffice.events.documents import event_document, select_fields
-from boxoffice.events.models import EventStatus
+from boxoffice.events.errors import EventNotFound
+from boxoffice.events.models import Event, EventStatus
 from boxoffice.events.schemas import EVENT_FIELDS, EventCreate, EventRead, EventSort, EventUpdate
 from boxoffice.organizations.access import OrgAdmin, OrgStaff
 from boxoffice.ticketing.service import summaries
@@ -118,6 +124,7 @@ async def list_events(
     page: Page,
     session: ReadSession,
     settings: AppSettings,
+    cache: PublicCache,
     q: Annotated[str | None, Query(max_length=200, description="Words to look for")] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
     city: Annotated[str | None, Query(max_length=120)] = None,
@@ -157,26 +164,36 @@ async def list_events(
         radius_km=radius_km,
         sort=chosen_sort,
     )
-    hits, last_key = await service.list_public_events(
-        session,
-        filters=filters,
-        limit=page.limit,
-        after=_decode_key(page.cursor, chosen_sort),
-        now=utcnow(),
-    )
-    inventory = await summaries(session, (hit.event.id for hit in hits))
-    items = [
-        select_fields(
-            event_document(hit.event, inventory.get(hit.event.id), distance_km=hit.distance_km),
-            selected,
+    after = _decode_key(page.cursor, chosen_sort)
+
+    async def render() -> bytes:
+        hits, last_key = await service.list_public_events(
+            session, filters=filters, limit=page.limit, after=after, now=utcnow()
         )
-        for hit in hits
-    ]
-    next_cursor = encode_cursor(_encode_key(last_key)) if last_key else None
+        inventory = await summaries(session, (hit.event.id for hit in hits))
+        items = [
+            select_fields(
+                event_document(hit.event, inventory.get(hit.event.id), distance_km=hit.distance_km),
+                selected,
+            )
+            for hit in hits
+        ]
+        next_cursor = encode_cursor(_encode_key(last_key)) if last_key else None
+        return dumps(page_envelope(items, next_cursor))
+
+    listing_key = dumps(
+        [asdict(filters), page.limit, after, sorted(selected) if selected else None]
+    )
+    body = await read_through(
+        cache,
+        generation=CATALOG,
+        key="events:list:" + hashlib.blake2b(listing_key, digest_size=16).hexdigest(),
+        ttl_seconds=settings.listing_cache_ttl_seconds,
+        compute=render,
+    )
+    assert body is not None
     return conditional_json(
-        request,
-        page_envelope(items, next_cursor),
-        cache_control=public_cache(settings.public_cache_max_age),
+        request, body, cache_control=public_cache(settings.public_cache_max_age)
     )
 
 
@@ -186,16 +203,39 @@ async def list_events(
     response_model=EventRead,
 )
 async def get_event(
-    request: Request, event: VisibleEvent, session: ReadSession, settings: AppSettings
+    request: Request,
+    event_id: EventId,
+    viewer: EventViewer,
+    replica: ReadSession,
+    primary: WriteSession,
+    settings: AppSettings,
+    cache: PublicCache,
 ) -> Response:
-    inventory = await summaries(session, [event.id])
-    document = event_document(event, inventory.get(event.id))
-    cache_control = (
-        public_cache(settings.public_cache_max_age)
-        if event.status is EventStatus.PUBLISHED
-        else PRIVATE_NO_CACHE
+    parsed = parse_id(event_id, EventNotFound())
+
+    async def render_if_public() -> bytes | None:
+        event = await replica.get(Event, parsed)
+        if event is None or event.status is not EventStatus.PUBLISHED:
+            return None
+        inventory = await summaries(replica, [event.id])
+        return dumps(event_document(event, inventory.get(event.id)))
+
+    body = await read_through(
+        cache,
+        generation=event_topic(parsed),
+        key=f"event:{parsed}",
+        ttl_seconds=settings.event_cache_ttl_seconds,
+        compute=render_if_public,
     )
-    return conditional_json(request, document, cache_control=cache_control)
+    if body is not None:
+        return conditional_json(
+            request, body, cache_control=public_cache(settings.public_cache_max_age)
+        )
+    event = await members_only_event(primary, parsed, viewer)
+    inventory = await summaries(primary, [event.id])
+    return conditional_json(
+        request, event_document(event, inventory.get(event.id)), cache_control=PRIVATE_NO_CACHE
+    )
 
 
 @router.patch("/events/{event_id}", summary="Change an event (admin+)")

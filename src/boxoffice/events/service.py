@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.text import sql_lower
 from boxoffice.events import geo
+from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled, EventHasNoTicketTypes
 from boxoffice.events.models import Event, EventStatus
 from boxoffice.organizations.models import Organization
@@ -94,6 +95,7 @@ async def update_event(
     event.updated_at = now
     event.version += 1
     await session.flush()
+    public_event_changed(session, event.id)
     return event
 
 
@@ -109,6 +111,7 @@ async def publish_event(session: AsyncSession, *, event: Event, now: datetime) -
     event.updated_at = now
     event.version += 1
     await session.flush()
+    public_event_changed(session, event.id)
     return event
 
 
@@ -121,6 +124,7 @@ async def cancel_event(session: AsyncSession, *, event: Event, now: datetime) ->
     event.updated_at = now
     event.version += 1
     await session.flush()
+    public_event_changed(session, event.id)
     return event
 
 

@@ -15,6 +15,7 @@ from boxoffice.accounts.models import User
 from boxoffice.accounts.service import get_user_by_email
 from boxoffice.core.errors import Forbidden
 from boxoffice.core.text import slugify
+from boxoffice.db.locking import lock_row
 from boxoffice.organizations.access import OrgAccess
 from boxoffice.organizations.errors import (
     AlreadyMember,
@@ -156,6 +157,8 @@ async def _member(
 
 
 async def _keep_an_owner(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    # Two owners demoting or removing each other at once must not both see "another owner left".
+    await lock_row(session, Organization, organization_id)
     owners = await session.scalar(
         select(func.count())
         .select_from(Membership)

@@ -12,6 +12,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
+from boxoffice.db.locking import lock_row
+from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled
 from boxoffice.events.models import Event, EventStatus
 from boxoffice.ticketing.errors import QuantityBelowCommitted, TicketTypeNotFound
@@ -78,12 +80,15 @@ async def create_ticket_type(
     session: AsyncSession, *, event: Event, fields: dict[str, Any], now: datetime
 ) -> TicketType:
     _require_not_cancelled(event)
+    # Serialize ticket-type writes per event, so the one-currency rule holds under concurrency.
+    await lock_row(session, Event, event.id)
     await _require_event_currency(session, event_id=event.id, currency=fields["currency"])
     _check_sales_window(fields.get("sales_start"), fields.get("sales_end"))
     ticket_type = TicketType(event_id=event.id, created_at=now, updated_at=now, **fields)
     session.add(ticket_type)
     event.version += 1
     await session.flush()
+    public_event_changed(session, event.id)
     return ticket_type
 
 
@@ -97,6 +102,7 @@ async def update_ticket_type(
 ) -> TicketType:
     _require_not_cancelled(event)
     if "currency" in changes:
+        await lock_row(session, Event, event.id)
         await _require_event_currency(
             session, event_id=event.id, currency=changes["currency"], ignore=ticket_type.id
         )
@@ -125,6 +131,7 @@ async def update_ticket_type(
     ticket_type.updated_at = now
     event.version += 1
     await session.flush()
+    public_event_changed(session, event.id)
     return ticket_type
 
 
