@@ -1,4 +1,5 @@
-"""Generation-stamped cache-aside: invalidation wins every interleaving; a dead cache is bypassed."""
+"""Generation-stamped cache-aside: invalidation wins every interleaving; a dead cache is
+bypassed."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ class TestReadThrough:
             return b"value"
 
         for _ in range(3):
-            assert await read_through(
-                cache, generation="g", key="k", ttl_seconds=60, compute=compute
-            ) == b"value"
+            assert (
+                await read_through(cache, generation="g", key="k", ttl_seconds=60, compute=compute)
+                == b"value"
+            )
         assert len(calls) == 1
 
     async def test_none_is_not_cached(self) -> None:
