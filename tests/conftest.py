@@ -51,11 +51,11 @@ class Backend:
     redis_url: str
 
 
-async def _create_postgres_database() -> tuple[str, str]:
-    import asyncpg  # noqa: PLC0415
+async def _on_admin_database(statement: str) -> None:
+    """Run one statement on the server named by BOXOFFICE_TEST_DATABASE_URL."""
+    import asyncpg  # noqa: PLC0415 - only needed for the PostgreSQL run
 
     admin = make_url(TEST_DATABASE_URL)
-    name = f"boxoffice_test_{uuid.uuid4().hex[:10]}"
     connection = await asyncpg.connect(
         host=admin.host,
         port=admin.port or 5432,
@@ -64,27 +64,20 @@ async def _create_postgres_database() -> tuple[str, str]:
         database=admin.database or "postgres",
     )
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
         await connection.close()
-    return admin.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _create_postgres_database() -> tuple[str, str]:
+    name = f"boxoffice_test_{uuid.uuid4().hex[:10]}"
+    await _on_admin_database(f'CREATE DATABASE "{name}"')
+    url = make_url(TEST_DATABASE_URL).set(database=name)
+    return url.render_as_string(hide_password=False), name
 
 
 async def _drop_postgres_database(name: str) -> None:
-    import asyncpg  # noqa: PLC0415
-
-    admin = make_url(TEST_DATABASE_URL)
-    connection = await asyncpg.connect(
-        host=admin.host,
-        port=admin.port or 5432,
-        user=admin.username,
-        password=admin.password,
-        database=admin.database or "postgres",
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+    await _on_admin_database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=_backends())

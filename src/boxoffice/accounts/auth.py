@@ -11,7 +11,7 @@ from boxoffice.accounts.models import User
 from boxoffice.accounts.tokens import AccessClaims, InvalidAccessToken, decode_access_token
 from boxoffice.core.access import access_policy
 from boxoffice.core.errors import Unauthorized
-from boxoffice.core.state import get_app_settings
+from boxoffice.core.state import resources_of
 from boxoffice.db.session import WriteSession
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login")
@@ -27,7 +27,7 @@ def _claims(request: Request, credentials: HTTPAuthorizationCredentials | None) 
         raise Unauthorized("send an access token: Authorization: Bearer <token>")
     try:
         return decode_access_token(
-            credentials.credentials, secret_key=get_app_settings(request).secret_key
+            credentials.credentials, secret_key=resources_of(request).settings.secret_key
         )
     except InvalidAccessToken as exc:
         raise InvalidToken() from exc

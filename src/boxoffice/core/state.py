@@ -23,17 +23,25 @@ class AppResources:
     cache: Cache
 
 
-def get_resources(request: Request) -> AppResources:
+# Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
+# thread pool, which costs more than the lookup itself on every request.
+
+
+def resources_of(request: Request) -> AppResources:
     resources: AppResources = request.app.state.resources
     return resources
 
 
-def get_app_settings(request: Request) -> Settings:
-    return get_resources(request).settings
+async def get_resources(request: Request) -> AppResources:
+    return resources_of(request)
 
 
-def get_cache(request: Request) -> Cache:
-    return get_resources(request).cache
+async def get_app_settings(request: Request) -> Settings:
+    return resources_of(request).settings
+
+
+async def get_cache(request: Request) -> Cache:
+    return resources_of(request).cache
 
 
 Resources = Annotated[AppResources, Depends(get_resources)]

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from boxoffice.core.access import public
@@ -74,6 +75,11 @@ def _decode_key(cursor: dict[str, Any] | None, sort: str) -> tuple[Any, ...] | N
         return tuple(convert(value) for convert, value in zip(converters, key, strict=True))
     except (ValueError, TypeError):
         raise ValidationFailed("cursor", "does not belong to this listing") from None
+
+
+async def _event_read(session: AsyncSession, event: Event) -> EventRead:
+    inventory = await summaries(session, [event.id])
+    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
 
 
 @router.post(
@@ -242,8 +248,7 @@ async def get_event(
 async def update_event(body: EventUpdate, access: EventAdmin, session: WriteSession) -> EventRead:
     changes = body.model_dump(exclude_unset=True)
     event = await service.update_event(session, event=access.event, changes=changes, now=utcnow())
-    inventory = await summaries(session, [event.id])
-    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
+    return await _event_read(session, event)
 
 
 @router.post(
@@ -252,15 +257,13 @@ async def update_event(body: EventUpdate, access: EventAdmin, session: WriteSess
 )
 async def publish_event(access: EventAdmin, session: WriteSession) -> EventRead:
     event = await service.publish_event(session, event=access.event, now=utcnow())
-    inventory = await summaries(session, [event.id])
-    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
+    return await _event_read(session, event)
 
 
 @router.post("/events/{event_id}/cancel", summary="Cancel an event (admin+)")
 async def cancel_event(access: EventAdmin, session: WriteSession) -> EventRead:
     event = await service.cancel_event(session, event=access.event, now=utcnow())
-    inventory = await summaries(session, [event.id])
-    return EventRead.model_validate(event_document(event, inventory.get(event.id)))
+    return await _event_read(session, event)
 
 
 @router.get(

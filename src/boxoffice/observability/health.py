@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from boxoffice.core.access import public
 from boxoffice.core.json import JSONBytesResponse
-from boxoffice.core.state import get_resources
+from boxoffice.core.state import resources_of
 from boxoffice.observability.metrics import render_metrics
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(public)])
@@ -24,7 +24,7 @@ async def healthz() -> Response:
 
 @router.get("/readyz", summary="Ready: the database (and Redis, if configured) answer")
 async def readyz(request: Request) -> Response:
-    resources = get_resources(request)
+    resources = resources_of(request)
     checks: dict[str, str] = {}
 
     async def database() -> None:
