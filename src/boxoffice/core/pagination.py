@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -67,14 +69,30 @@ def page_envelope(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"data": items, "next_cursor": next_cursor}
 
 
-def cursor_values(
-    cursor: dict[str, Any] | None, converters: dict[str, Callable[[Any], Any]]
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def encode_key(key: Sequence[Any]) -> str:
+    """The cursor that continues after the row whose sort key is ``key``."""
+    return encode_cursor({"k": [_jsonable(value) for value in key]})
+
+
+def decode_key(
+    cursor: dict[str, Any] | None, converters: Sequence[Callable[[Any], Any]]
 ) -> tuple[Any, ...] | None:
-    """The sort-key values of a decoded cursor, each passed through its converter;
-    None for the first page. A tampered or foreign cursor is a 422 naming ``cursor``."""
+    """The sort key of a decoded cursor, each value through its converter; None for the first
+    page. A tampered or foreign cursor is a 422 naming ``cursor``."""
     if cursor is None:
         return None
+    key = cursor.get("k")
+    if not isinstance(key, list) or len(key) != len(converters):
+        raise ValidationFailed("cursor", "does not belong to this listing")
     try:
-        return tuple(convert(cursor[name]) for name, convert in converters.items())
-    except (KeyError, ValueError, TypeError):
+        return tuple(convert(value) for convert, value in zip(converters, key, strict=True))
+    except (ValueError, TypeError):
         raise ValidationFailed("cursor", "does not belong to this listing") from None

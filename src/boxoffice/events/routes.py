@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -18,7 +18,7 @@ from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
 from boxoffice.core.ids import parse_id
 from boxoffice.core.json import JSONBytesResponse, dumps
-from boxoffice.core.pagination import Page, PageOf, cursor_values, encode_cursor, page_envelope
+from boxoffice.core.pagination import Page, PageOf, decode_key, encode_key, page_envelope
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.schemas import has_control_characters
 from boxoffice.core.state import AppSettings, PublicCache
@@ -48,33 +48,11 @@ def _parse_fields(fields: str | None) -> frozenset[str] | None:
     return wanted
 
 
-def _encode_key(key: tuple[Any, ...]) -> dict[str, Any]:
-    return {
-        "k": [
-            v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
-            for v in key
-        ]
-    }
-
-
-def _decode_key(cursor: dict[str, Any] | None, sort: str) -> tuple[Any, ...] | None:
-    values = cursor_values(cursor, {"k": list})
-    if values is None:
-        return None
-    (key,) = values
-    converters: list[Any]
-    if sort == "distance":
-        converters = [float, uuid.UUID]
-    elif sort == "relevance":
-        converters = [int, parse_aware_iso, uuid.UUID]
-    else:
-        converters = [parse_aware_iso, uuid.UUID]
-    if len(key) != len(converters):
-        raise ValidationFailed("cursor", "does not belong to this listing")
-    try:
-        return tuple(convert(value) for convert, value in zip(converters, key, strict=True))
-    except (ValueError, TypeError):
-        raise ValidationFailed("cursor", "does not belong to this listing") from None
+_KEY_CONVERTERS: dict[str, list[Callable[[Any], Any]]] = {
+    "starts_at": [parse_aware_iso, uuid.UUID],
+    "relevance": [int, parse_aware_iso, uuid.UUID],
+    "distance": [float, uuid.UUID],
+}
 
 
 async def _event_read(session: AsyncSession, event: Event) -> EventRead:
@@ -111,11 +89,11 @@ async def list_organization_events(
         organization_id=access.organization_id,
         status=status_filter,
         limit=page.limit,
-        after=_decode_key(page.cursor, "starts_at"),
+        after=decode_key(page.cursor, _KEY_CONVERTERS["starts_at"]),
     )
     inventory = await summaries(session, (event.id for event in events))
     items = [event_document(event, inventory.get(event.id)) for event in events]
-    next_cursor = encode_cursor(_encode_key(last_key)) if last_key else None
+    next_cursor = encode_key(last_key) if last_key else None
     return JSONBytesResponse(page_envelope(items, next_cursor))
 
 
@@ -170,7 +148,7 @@ async def list_events(
         radius_km=radius_km,
         sort=chosen_sort,
     )
-    after = _decode_key(page.cursor, chosen_sort)
+    after = decode_key(page.cursor, _KEY_CONVERTERS[chosen_sort])
 
     async def render() -> bytes:
         hits, last_key = await service.list_public_events(
@@ -184,7 +162,7 @@ async def list_events(
             )
             for hit in hits
         ]
-        next_cursor = encode_cursor(_encode_key(last_key)) if last_key else None
+        next_cursor = encode_key(last_key) if last_key else None
         return dumps(page_envelope(items, next_cursor))
 
     listing_key = dumps(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from boxoffice.accounts.auth import CurrentUser
 from boxoffice.accounts.models import User
 from boxoffice.core.ids import parse_id
-from boxoffice.core.pagination import Page, PageOf, cursor_values, encode_cursor
+from boxoffice.core.pagination import Page, PageOf, decode_key, encode_key
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.timestamps import parse_aware_iso, utcnow
 from boxoffice.db.session import WriteSession
@@ -101,18 +101,15 @@ async def update_organization(
 
 @router.get("/organizations/{org_id}/members", summary="Members and their roles (members only)")
 async def list_members(access: OrgStaff, page: Page, session: WriteSession) -> PageOf[MemberRead]:
-    after = cursor_values(page.cursor, {"created_at": parse_aware_iso, "user_id": uuid.UUID})
+    after = decode_key(page.cursor, [parse_aware_iso, uuid.UUID])
     rows = await service.list_members(
         session, organization_id=access.organization_id, limit=page.limit + 1, after=after
     )
-    has_more = len(rows) > page.limit
-    rows = rows[: page.limit]
     next_cursor = None
-    if has_more:
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
         last, _ = rows[-1]
-        next_cursor = encode_cursor(
-            {"created_at": last.created_at.isoformat(), "user_id": str(last.user_id)}
-        )
+        next_cursor = encode_key((last.created_at, last.user_id))
     return PageOf(data=[_member_read(m, u) for m, u in rows], next_cursor=next_cursor)
 
 
