@@ -4,7 +4,10 @@ bypassed."""
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 
+import pytest
 from redis.asyncio import Redis
 
 from boxoffice.core.cache import MemoryCache, RedisCache, read_through
@@ -20,7 +23,7 @@ class TestReadThrough:
 
         for _ in range(3):
             assert (
-                await read_through(cache, generation="g", key="k", ttl_seconds=60, compute=compute)
+                await read_through(cache, topic="g", key="k", ttl_seconds=60, compute=compute)
                 == b"value"
             )
         assert len(calls) == 1
@@ -33,7 +36,7 @@ class TestReadThrough:
             return None
 
         for _ in range(2):
-            await read_through(cache, generation="g", key="k", ttl_seconds=60, compute=compute)
+            await read_through(cache, topic="g", key="k", ttl_seconds=60, compute=compute)
         assert len(calls) == 2
 
     async def test_a_reader_racing_a_write_cannot_leave_a_stale_entry(self) -> None:
@@ -57,7 +60,7 @@ class TestReadThrough:
             writer_done.set()
 
         stale, _ = await asyncio.gather(
-            read_through(cache, generation="g", key="k", ttl_seconds=60, compute=slow_compute),
+            read_through(cache, topic="g", key="k", ttl_seconds=60, compute=slow_compute),
             writer(),
         )
         assert stale == b"old"
@@ -65,28 +68,34 @@ class TestReadThrough:
         async def compute() -> bytes:
             return database["title"].encode()
 
-        fresh = await read_through(cache, generation="g", key="k", ttl_seconds=60, compute=compute)
+        fresh = await read_through(cache, topic="g", key="k", ttl_seconds=60, compute=compute)
         assert fresh == b"new"
 
     async def test_entries_expire(self) -> None:
         cache = MemoryCache()
-        await cache.set("k", b"v", ttl_seconds=0)
+        await cache.store("k", 0, b"v", ttl_seconds=0)
         await asyncio.sleep(0.01)
-        assert await cache.get("k") is None
+        assert await cache.lookup("g", "k") == (0, None)
 
     async def test_lru_bound(self) -> None:
         cache = MemoryCache(max_entries=2)
         for key in ("a", "b", "c"):
-            await cache.set(key, key.encode(), ttl_seconds=60)
-        assert await cache.get("a") is None
-        assert await cache.get("c") == b"c"
+            await cache.store(key, 0, key.encode(), ttl_seconds=60)
+        assert await cache.lookup("g", "a") == (0, None)
+        assert await cache.lookup("g", "c") == (0, b"c")
+
+    async def test_an_entry_stored_at_an_older_generation_is_not_served(self) -> None:
+        cache = MemoryCache()
+        await cache.store("k", 0, b"old", ttl_seconds=60)
+        await cache.bump("g")
+        assert await cache.lookup("g", "k") == (1, None)
 
     async def test_unreachable_redis_is_bypassed(self) -> None:
         redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
         try:
             value = await read_through(
                 RedisCache(redis),
-                generation="g",
+                topic="g",
                 key="k",
                 ttl_seconds=60,
                 compute=lambda: asyncio.sleep(0, result=b"from the database"),
@@ -94,3 +103,20 @@ class TestReadThrough:
         finally:
             await redis.aclose()
         assert value == b"from the database"
+
+
+class TestRedisCache:
+    async def test_generations_and_stamps_round_trip(self) -> None:
+        url = os.environ.get("BOXOFFICE_TEST_REDIS_URL")
+        if not url:
+            pytest.skip("needs BOXOFFICE_TEST_REDIS_URL")
+        redis = Redis.from_url(url)
+        cache, topic, key = RedisCache(redis), f"t-{uuid.uuid4().hex}", f"k-{uuid.uuid4().hex}"
+        try:
+            assert await cache.lookup(topic, key) == (0, None)
+            await cache.store(key, 0, b"first", ttl_seconds=60)
+            assert await cache.lookup(topic, key) == (0, b"first")
+            await cache.bump(topic)
+            assert await cache.lookup(topic, key) == (1, None)
+        finally:
+            await redis.aclose()

@@ -46,29 +46,37 @@ def get_database(request: Request) -> Database:
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).write_sessions() as session:
-        try:
-            yield session
-        except Problem as problem:
-            if problem.keeps_changes:
-                await session.commit()
-                await _after_commit(request, session)
-            else:
-                await session.rollback()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
+    # A session holds no connection until its first statement, and a route served from the
+    # cache never makes one: then there is nothing to commit, roll back or close.
+    session = get_database(request).write_sessions()
+    try:
+        yield session
+    except Problem as problem:
+        if problem.keeps_changes:
             await session.commit()
             await _after_commit(request, session)
+        elif session.in_transaction():
+            await session.rollback()
+        raise
+    except BaseException:
+        if session.in_transaction():
+            await session.rollback()
+        raise
+    else:
+        if session.in_transaction():
+            await session.commit()
+            await _after_commit(request, session)
+    finally:
+        if session.in_transaction():
+            await session.close()
 
 
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).read_sessions() as session:
-        try:
-            yield session
-        finally:
+    session = get_database(request).read_sessions()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
             await session.rollback()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -97,6 +96,26 @@ async def list_organization_events(
     return JSONBytesResponse(page_envelope(items, next_cursor))
 
 
+_LISTING_PARAMETERS = frozenset(
+    {
+        "q",
+        "category",
+        "city",
+        "starts_after",
+        "starts_before",
+        "lat",
+        "lon",
+        "radius_km",
+        "free",
+        "organization_id",
+        "sort",
+        "fields",
+        "limit",
+        "cursor",
+    }
+)
+
+
 @router.get(
     "/events",
     dependencies=[Depends(public)],
@@ -165,13 +184,17 @@ async def list_events(
         next_cursor = encode_key(last_key) if last_key else None
         return dumps(page_envelope(items, next_cursor))
 
-    listing_key = dumps(
-        [asdict(filters), page.limit, after, sorted(selected) if selected else None]
+    # Raw parameters, already validated above; only the listing's own names count, so junk
+    # parameters cannot multiply cache entries.
+    listing_key = "&".join(
+        f"{name}={value}"
+        for name, value in sorted(request.query_params.multi_items())
+        if name in _LISTING_PARAMETERS
     )
     body = await read_through(
         cache,
-        generation=CATALOG,
-        key="events:list:" + hashlib.blake2b(listing_key, digest_size=16).hexdigest(),
+        topic=CATALOG,
+        key="events:list:" + hashlib.blake2b(listing_key.encode(), digest_size=16).hexdigest(),
         ttl_seconds=settings.listing_cache_ttl_seconds,
         compute=render,
     )
@@ -206,7 +229,7 @@ async def get_event(
 
     body = await read_through(
         cache,
-        generation=event_topic(parsed),
+        topic=event_topic(parsed),
         key=f"event:{parsed}",
         ttl_seconds=settings.event_cache_ttl_seconds,
         compute=render_if_public,
