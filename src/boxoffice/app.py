@@ -22,6 +22,7 @@ from boxoffice.core.routing import API_PREFIX, add_routes
 from boxoffice.core.state import AppResources
 from boxoffice.db.engine import create_database
 from boxoffice.db.migrate import ensure_migrated
+from boxoffice.events.fast_reads import CachedPublicReads
 from boxoffice.events.routes import router as events_router
 from boxoffice.observability.health import router as health_router
 from boxoffice.observability.logging import configure_logging
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, accounts_router, organizations_router, events_router, ticketing_router, health_router
     )
 
+    app.add_middleware(CachedPublicReads)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(

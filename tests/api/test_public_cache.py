@@ -107,3 +107,53 @@ class TestListing:
         assert refused.status_code == 422
         after = await client.get(f"{API}/events", params={"organization_id": org_id})
         assert after.content == before.content
+
+
+class TestAnsweredBeforeRouting:
+    async def test_a_cached_page_still_honours_if_none_match(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner, org_id = await _organizer(client)
+        event = await published_event(client, org_id, owner)
+        first = await client.get(f"{API}/events/{event['id']}")
+        cached = await client.get(f"{API}/events/{event['id']}")
+        assert cached.content == first.content
+        assert cached.headers["etag"] == first.headers["etag"]
+        assert cached.headers["cache-control"].startswith("public")
+        not_modified = await client.get(
+            f"{API}/events/{event['id']}", headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert not_modified.status_code == 304
+        assert not_modified.content == b""
+
+    async def test_an_invalid_token_is_401_even_when_the_page_is_cached(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner, org_id = await _organizer(client)
+        event = await published_event(client, org_id, owner)
+        for _ in range(2):
+            assert (await client.get(f"{API}/events/{event['id']}")).status_code == 200
+        response = await client.get(
+            f"{API}/events/{event['id']}", headers={"Authorization": "Bearer forged"}
+        )
+        assert response.status_code == 401
+
+    async def test_unvalidated_parameters_are_never_answered_from_the_cache(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner, org_id = await _organizer(client)
+        await published_event(client, org_id, owner)
+        assert (await client.get(f"{API}/events", params={"limit": 5})).status_code == 200
+        bad = await client.get(f"{API}/events", params={"limit": "five"})
+        assert bad.status_code == 422
+
+    async def test_cached_answers_are_counted_under_their_route(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner, org_id = await _organizer(client)
+        event = await published_event(client, org_id, owner)
+        for _ in range(3):
+            await client.get(f"{API}/events/{event['id']}")
+        metrics = (await client.get("/metrics")).text
+        assert f'route="{API}/events/{{event_id}}"' in metrics
+        assert event["id"] not in metrics

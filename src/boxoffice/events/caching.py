@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,3 +20,36 @@ def event_topic(event_id: uuid.UUID) -> str:
 def public_event_changed(session: AsyncSession, event_id: uuid.UUID) -> None:
     """The event or its ticket types changed: its page and every listing are stale."""
     record_change(session, CATALOG, event_topic(event_id))
+
+
+# Only the listing's own parameters are part of its key, so junk parameters cannot multiply
+# entries. Raw values are used: every stored entry was computed after they had been validated.
+LISTING_PARAMETERS = frozenset(
+    {
+        "q",
+        "category",
+        "city",
+        "starts_after",
+        "starts_before",
+        "lat",
+        "lon",
+        "radius_km",
+        "free",
+        "organization_id",
+        "sort",
+        "fields",
+        "limit",
+        "cursor",
+    }
+)
+
+
+def listing_cache_key(query: Iterable[tuple[str, str]]) -> str:
+    canonical = "&".join(
+        f"{name}={value}" for name, value in sorted(query) if name in LISTING_PARAMETERS
+    )
+    return "events:list:" + hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def event_cache_key(event_id: uuid.UUID) -> str:
+    return f"event:{event_id}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -25,7 +24,12 @@ from boxoffice.core.timestamps import Timestamp, parse_aware_iso, utcnow
 from boxoffice.db.session import ReadSession, WriteSession
 from boxoffice.events import service
 from boxoffice.events.access import EventAdmin, EventId, EventViewer, members_only_event
-from boxoffice.events.caching import CATALOG, event_topic
+from boxoffice.events.caching import (
+    CATALOG,
+    event_cache_key,
+    event_topic,
+    listing_cache_key,
+)
 from boxoffice.events.categories import CATEGORIES
 from boxoffice.events.documents import event_document, select_fields
 from boxoffice.events.errors import EventNotFound
@@ -96,26 +100,6 @@ async def list_organization_events(
     return JSONBytesResponse(page_envelope(items, next_cursor))
 
 
-_LISTING_PARAMETERS = frozenset(
-    {
-        "q",
-        "category",
-        "city",
-        "starts_after",
-        "starts_before",
-        "lat",
-        "lon",
-        "radius_km",
-        "free",
-        "organization_id",
-        "sort",
-        "fields",
-        "limit",
-        "cursor",
-    }
-)
-
-
 @router.get(
     "/events",
     dependencies=[Depends(public)],
@@ -184,17 +168,10 @@ async def list_events(
         next_cursor = encode_key(last_key) if last_key else None
         return dumps(page_envelope(items, next_cursor))
 
-    # Raw parameters, already validated above; only the listing's own names count, so junk
-    # parameters cannot multiply cache entries.
-    listing_key = "&".join(
-        f"{name}={value}"
-        for name, value in sorted(request.query_params.multi_items())
-        if name in _LISTING_PARAMETERS
-    )
     body = await read_through(
         cache,
         topic=CATALOG,
-        key="events:list:" + hashlib.blake2b(listing_key.encode(), digest_size=16).hexdigest(),
+        key=listing_cache_key(request.query_params.multi_items()),
         ttl_seconds=settings.listing_cache_ttl_seconds,
         compute=render,
     )
@@ -230,7 +207,7 @@ async def get_event(
     body = await read_through(
         cache,
         topic=event_topic(parsed),
-        key=f"event:{parsed}",
+        key=event_cache_key(parsed),
         ttl_seconds=settings.event_cache_ttl_seconds,
         compute=render_if_public,
     )

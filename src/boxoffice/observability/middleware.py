@@ -63,7 +63,11 @@ class RequestContextMiddleware:
             await self.app(scope, self._limited(receive), send_with_headers)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = (
+                getattr(route, "path", None)
+                or scope.get("boxoffice.route_template")  # answered from the cache, unrouted
+                or "unmatched"
+            )
             elapsed = time.perf_counter() - started
             observe_request(scope["method"], template, status_holder[0], elapsed)
             _log.info(
