@@ -142,15 +142,18 @@ class TestCreateEvent:
         assert event["venue"] is None
         assert event["online_url"] == "https://stream.example.com/live"
 
-    async def test_neither_venue_nor_online_url_is_422(
+    async def test_location_may_be_announced_later(
         self, client: httpx.AsyncClient, organizer: Account, org_id: str
     ) -> None:
-        response = await client.post(
-            f"{API}/organizations/{org_id}/events",
-            json=event_payload(venue=None),
-            headers=organizer.headers,
-        )
-        assert_problem(response, 422, "venue")
+        event = await create_event(client, org_id, organizer, venue=None)
+        assert event["venue"] is None
+        assert event["online_url"] is None
+
+    async def test_category_is_folded_to_lower_case(
+        self, client: httpx.AsyncClient, organizer: Account, org_id: str
+    ) -> None:
+        event = await create_event(client, org_id, organizer, category="  Poetry Slam ")
+        assert event["category"] == "poetry slam"
 
 
 class TestUpdateEvent:
@@ -177,13 +180,13 @@ class TestUpdateEvent:
         assert response.json()["venue"]["city"] == "Potsdam"
         assert response.json()["venue"]["name"] == "Lindenpark"
 
-    async def test_removing_the_venue_without_online_url_is_422(
+    async def test_removing_the_venue_leaves_the_location_to_be_announced(
         self, client: httpx.AsyncClient, organizer: Account, org_id: str
     ) -> None:
         event = await create_event(client, org_id, organizer)
-        assert_problem(await patch(client, event["id"], organizer, venue=None), 422, "venue")
-        unchanged = await client.get(f"{API}/events/{event['id']}", headers=organizer.headers)
-        assert unchanged.json()["venue"] == event["venue"]
+        response = await patch(client, event["id"], organizer, venue=None)
+        assert response.status_code == 200, response.text
+        assert response.json()["venue"] is None
 
     async def test_venue_can_go_when_there_is_an_online_url(
         self, client: httpx.AsyncClient, organizer: Account, org_id: str
@@ -196,14 +199,15 @@ class TestUpdateEvent:
         assert response.json()["venue"] is None
         assert response.json()["online_url"] == "https://stream.example.com/x"
 
-    async def test_online_only_event_cannot_lose_its_url(
+    async def test_online_url_can_be_removed(
         self, client: httpx.AsyncClient, organizer: Account, org_id: str
     ) -> None:
         event = await create_event(
             client, org_id, organizer, venue=None, online_url="https://stream.example.com/y"
         )
-        body = assert_problem(await patch(client, event["id"], organizer, online_url=None), 422)
-        assert {error["field"] for error in body["errors"]} & {"venue", "online_url"}
+        response = await patch(client, event["id"], organizer, online_url=None)
+        assert response.status_code == 200, response.text
+        assert response.json()["online_url"] is None
 
     async def test_moving_the_start_past_the_end_is_422(
         self, client: httpx.AsyncClient, organizer: Account, org_id: str

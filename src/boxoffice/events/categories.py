@@ -1,4 +1,5 @@
-"""The fixed set of event categories (discovery facets depend on a closed vocabulary)."""
+"""The suggested event categories: what the demo data and the web app offer. Events may use
+others; categories are stored folded to lower case."""
 
 CATEGORIES: tuple[str, ...] = (
     "art",

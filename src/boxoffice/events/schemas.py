@@ -9,7 +9,6 @@ from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_va
 
 from boxoffice.core.schemas import InputModel, OutputModel
 from boxoffice.core.timestamps import Timestamp
-from boxoffice.events.categories import CATEGORIES
 from boxoffice.events.models import EventStatus
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -30,18 +29,16 @@ def _check_time_zone(value: str) -> str:
     return value
 
 
-def _check_category(value: str) -> str:
-    if value not in CATEGORIES:
-        raise ValueError(f"must be one of: {', '.join(CATEGORIES)}")
-    return value
-
-
 def _dedupe(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_check_time_zone)]
-Category = Annotated[str, Field(max_length=40), AfterValidator(_check_category)]
+# Free-form, folded to lower case so "Music" and "music" are one category; CATEGORIES (served
+# at /categories) is the suggested vocabulary that the web app and the demo data use.
+Category = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
+]
 Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_dedupe)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 OnlineUrl = Annotated[HttpUrl, Field(max_length=2048)]

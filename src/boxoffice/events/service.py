@@ -50,10 +50,9 @@ def _venue_columns(venue: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _check_event(event: Event) -> None:
+    # No venue and no online_url is allowed: the location is still to be announced.
     if event.ends_at <= event.starts_at:
         raise ValidationFailed("ends_at", "must be after starts_at")
-    if event.venue_name is None and event.online_url is None:
-        raise ValidationFailed("venue", "an event needs a venue, an online_url, or both")
 
 
 async def create_event(

@@ -62,12 +62,7 @@ class RequestContextMiddleware:
                 return
             await self.app(scope, self._limited(receive), send_with_headers)
         finally:
-            route = scope.get("route")
-            template = (
-                getattr(route, "path", None)
-                or scope.get("boxoffice.route_template")  # answered from the cache, unrouted
-                or "unmatched"
-            )
+            template = _route_template(scope, status_holder[0])
             elapsed = time.perf_counter() - started
             observe_request(scope["method"], template, status_holder[0], elapsed)
             _log.info(
@@ -93,6 +88,17 @@ class RequestContextMiddleware:
             return message
 
         return receive_limited
+
+
+def _route_template(scope: Scope, status: int) -> str:
+    """The label for metrics: the route template, never a raw id."""
+    route = scope.get("route")
+    template = getattr(route, "path", None) or scope.get("boxoffice.route_template")
+    if template:
+        return str(template)
+    # Starlette's own routes (/docs, the OpenAPI document) are fixed paths; anything else that
+    # matched nothing (404s) would be unbounded, so it is one label.
+    return str(scope["path"]) if status < 400 else "unmatched"
 
 
 def _request_id(scope: Scope) -> str:
