@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.routing import APIRoute
 from redis.asyncio import Redis
 
 from boxoffice import __version__
@@ -17,6 +16,7 @@ from boxoffice.config import Settings, get_settings
 from boxoffice.core.cache import Cache, MemoryCache, NullCache, RedisCache
 from boxoffice.core.handlers import install_error_handlers
 from boxoffice.core.json import JSONBytesResponse
+from boxoffice.core.openapi import build_openapi, document_routes
 from boxoffice.core.ratelimit import RateLimiter
 from boxoffice.core.routing import API_PREFIX, add_routes
 from boxoffice.core.state import AppResources
@@ -29,11 +29,6 @@ from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.middleware import RequestContextMiddleware
 from boxoffice.organizations.routes import router as organizations_router
 from boxoffice.ticketing.routes import router as ticketing_router
-
-
-def _operation_id(route: APIRoute) -> str:
-    tag = route.tags[0] if route.tags else "default"
-    return f"{str(tag).replace(' ', '_')}-{route.name}"
 
 
 def _cache(settings: Settings, redis: Redis | None) -> Cache:
@@ -73,7 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         default_response_class=JSONBytesResponse,
-        generate_unique_id_function=_operation_id,
         lifespan=lifespan,
     )
     install_error_handlers(app)
@@ -81,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_routes(
         app, accounts_router, organizations_router, events_router, ticketing_router, health_router
     )
+    document_routes(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(CachedPublicReads)
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -220,7 +220,11 @@ async def get_event(
     )
 
 
-@router.patch("/events/{event_id}", summary="Change an event (admin+)")
+@router.patch(
+    "/events/{event_id}",
+    summary="Change an event (admin+)",
+    responses={409: {"description": "The event is cancelled"}},
+)
 async def update_event(body: EventUpdate, access: EventAdmin, session: WriteSession) -> EventRead:
     changes = body.model_dump(exclude_unset=True)
     event = await service.update_event(session, event=access.event, changes=changes, now=utcnow())
@@ -230,6 +234,7 @@ async def update_event(body: EventUpdate, access: EventAdmin, session: WriteSess
 @router.post(
     "/events/{event_id}/publish",
     summary="Publish a draft (admin+; needs at least one ticket type)",
+    responses={409: {"description": "No ticket type yet, or the event is cancelled"}},
 )
 async def publish_event(access: EventAdmin, session: WriteSession) -> EventRead:
     event = await service.publish_event(session, event=access.event, now=utcnow())

@@ -22,7 +22,16 @@ async def healthz() -> Response:
     return JSONBytesResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="Ready: the database (and Redis, if configured) answer")
+@router.get(
+    "/readyz",
+    summary="Ready: the database (and Redis, if configured) answer",
+    responses={
+        503: {
+            "description": "Not ready; `checks` says which dependency failed",
+            "content": {"application/json": {}},
+        }
+    },
+)
 async def readyz(request: Request) -> Response:
     resources = resources_of(request)
     checks: dict[str, str] = {}

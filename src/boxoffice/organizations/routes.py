@@ -117,6 +117,7 @@ async def list_members(access: OrgStaff, page: Page, session: WriteSession) -> P
     "/organizations/{org_id}/members",
     status_code=status.HTTP_201_CREATED,
     summary="Add a registered user as admin or staff (admin+)",
+    responses={409: {"description": "Already a member"}},
 )
 async def add_member(body: MemberAdd, access: OrgAdmin, session: WriteSession) -> MemberRead:
     membership, user = await service.add_member(
@@ -128,6 +129,7 @@ async def add_member(body: MemberAdd, access: OrgAdmin, session: WriteSession) -
 @router.patch(
     "/organizations/{org_id}/members/{user_id}",
     summary="Change a member's role (admin+; only owners grant or remove the owner role)",
+    responses={409: {"description": "That would leave the organization without an owner"}},
 )
 async def change_member_role(
     user_id: str, body: MemberUpdate, access: OrgAdmin, session: WriteSession
@@ -142,6 +144,7 @@ async def change_member_role(
     "/organizations/{org_id}/members/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a member (admin+; the last owner cannot be removed)",
+    responses={409: {"description": "That would leave the organization without an owner"}},
 )
 async def remove_member(user_id: str, access: OrgAdmin, session: WriteSession) -> Response:
     await service.remove_member(session, access=access, user_id=parse_id(user_id, MemberNotFound()))

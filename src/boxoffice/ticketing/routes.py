@@ -29,6 +29,7 @@ def _read(ticket_type: object) -> TicketTypeRead:
     "/events/{event_id}/ticket-types",
     status_code=status.HTTP_201_CREATED,
     summary="Add a ticket type to an event (admin+)",
+    responses={409: {"description": "The event is cancelled"}},
 )
 async def create_ticket_type(
     body: TicketTypeCreate, access: EventAdmin, session: WriteSession
@@ -62,6 +63,7 @@ async def list_ticket_types(
 @router.patch(
     "/ticket-types/{ticket_type_id}",
     summary="Change a ticket type (admin+); quantity never drops below sold + held",
+    responses={409: {"description": "Quantity below sold + held, or the event is cancelled"}},
 )
 async def update_ticket_type(
     body: TicketTypeUpdate, access: TicketTypeAdmin, session: WriteSession
