@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_echo: bool = False
     database_pre_ping: bool = True
+    database_pgbouncer: bool = False
     redis_url: str = ""
     secret_key: str = ""
     host: str = "127.0.0.1"

@@ -8,6 +8,7 @@ upgrade, while readers never block.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _json_text(value: Any) -> str:
@@ -82,8 +87,18 @@ def create_engine(url: str, settings: Settings, *, for_writes: bool) -> AsyncEng
         )
         _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
         return engine
+    connect_args: dict[str, Any] = {}
+    if settings.database_pgbouncer:
+        # Transaction pooling hands each transaction any server connection, so statements
+        # prepared on one may be missing on the next: no statement caches, unique names.
+        parsed = parsed.update_query_dict({"prepared_statement_cache_size": "0"})
+        connect_args = {
+            "statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
     return create_async_engine(
-        url,
+        parsed,
+        connect_args=connect_args,
         echo=settings.database_echo,
         json_serializer=_json_text,
         pool_size=settings.database_pool_size,
