@@ -81,7 +81,7 @@ def pgbouncer_port() -> Iterator[int]:
                     break
             if process.poll() is not None:
                 raise AssertionError(f"pgbouncer exited: {process.stderr.read()}")  # type: ignore[union-attr]
-            subprocess.run(["sleep", "0.1"], check=True)
+            time.sleep(0.1)
         yield port
     finally:
         process.terminate()
