@@ -3,6 +3,8 @@ write is visible to the next read: nothing stale is served after a change commit
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.helpers import (
@@ -157,3 +159,18 @@ class TestAnsweredBeforeRouting:
         metrics = (await client.get("/metrics")).text
         assert f'route="{API}/events/{{event_id}}"' in metrics
         assert event["id"] not in metrics
+
+    async def test_renaming_the_organizer_refreshes_listings_searching_its_name(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        owner, org_id = await _organizer(client)
+        event = await published_event(client, org_id, owner)
+        new_name = f"Renamed {uuid.uuid4().hex[:10]}"
+        before = await client.get(f"{API}/events", params={"q": new_name})
+        assert before.json()["data"] == []
+        renamed = await client.patch(
+            f"{API}/organizations/{org_id}", json={"name": new_name}, headers=owner.headers
+        )
+        assert renamed.status_code == 200
+        after = await client.get(f"{API}/events", params={"q": new_name})
+        assert [item["id"] for item in after.json()["data"]] == [event["id"]]

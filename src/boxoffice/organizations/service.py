@@ -16,6 +16,8 @@ from boxoffice.accounts.service import get_user_by_email
 from boxoffice.core.errors import Forbidden
 from boxoffice.core.text import slugify
 from boxoffice.db.locking import lock_row
+from boxoffice.db.session import record_change
+from boxoffice.events.caching import CATALOG
 from boxoffice.organizations.access import OrgAccess
 from boxoffice.organizations.errors import (
     AlreadyMember,
@@ -75,6 +77,7 @@ async def rename_organization(
     organization = await get_organization(session, organization_id)
     organization.name = name
     await session.flush()
+    record_change(session, CATALOG)  # listings search organizer names
     return organization
 
 
