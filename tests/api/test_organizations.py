@@ -531,3 +531,22 @@ class TestOwnerInvariantUnderConcurrency:
             # The loser is refused: as the last owner (409), or as no longer a member (404).
             assert loser.status_code in {404, 409}, loser.text
             assert await owner_count(client, org_id, witness) == 1
+
+
+class TestListMyOrganizationsPages:
+    async def test_walks_every_organization_once_by_cursor(self, client: httpx.AsyncClient) -> None:
+        member = await register(client)
+        created = {await create_organization(client, member, name=f"Org {i}") for i in range(5)}
+        seen: list[str] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = await client.get(f"{API}/organizations", params=params, headers=member.headers)
+            assert page.status_code == 200
+            body = page.json()
+            seen.extend(item["id"] for item in body["data"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(created)
+        assert len(seen) == len(set(seen))

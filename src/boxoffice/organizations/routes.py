@@ -65,16 +65,26 @@ async def create_organization(
     summary="The organizations the caller belongs to, with the caller's role",
 )
 async def list_my_organizations(
-    user: CurrentUser, session: WriteSession
+    user: CurrentUser, page: Page, session: WriteSession
 ) -> PageOf[MyOrganizationRead]:
-    rows = await service.list_my_organizations(session, user_id=user.id)
+    rows = await service.list_my_organizations(
+        session,
+        user_id=user.id,
+        limit=page.limit + 1,
+        after=decode_key(page.cursor, [str, uuid.UUID]),
+    )
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        last, _ = rows[-1]
+        next_cursor = encode_key((last.name, last.id))
     items = [
         MyOrganizationRead(
             id=org.id, name=org.name, slug=org.slug, created_at=org.created_at, role=role
         )
         for org, role in rows
     ]
-    return PageOf(data=items, next_cursor=None)
+    return PageOf(data=items, next_cursor=next_cursor)
 
 
 @router.get("/organizations/{org_id}", summary="An organization (members only)")

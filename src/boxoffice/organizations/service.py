@@ -60,14 +60,19 @@ async def get_organization(session: AsyncSession, organization_id: uuid.UUID) ->
 
 
 async def list_my_organizations(
-    session: AsyncSession, *, user_id: uuid.UUID
+    session: AsyncSession, *, user_id: uuid.UUID, limit: int, after: tuple[Any, ...] | None
 ) -> list[tuple[Organization, Role]]:
-    result = await session.execute(
+    """The user's organizations by name; ``after`` is the (name, id) of the last one seen."""
+    query = (
         select(Organization, Membership.role)
         .join(Membership, Membership.organization_id == Organization.id)
         .where(Membership.user_id == user_id)
         .order_by(Organization.name, Organization.id)
+        .limit(limit)
     )
+    if after is not None:
+        query = query.where(tuple_(Organization.name, Organization.id) > after)
+    result = await session.execute(query)
     return [(organization, role) for organization, role in result]
 
 
