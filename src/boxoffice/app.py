@@ -24,6 +24,7 @@ from boxoffice.db.engine import create_database
 from boxoffice.db.migrate import ensure_migrated
 from boxoffice.events.fast_reads import CachedPublicReads
 from boxoffice.events.routes import router as events_router
+from boxoffice.observability.docs import install_docs
 from boxoffice.observability.health import router as health_router
 from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.middleware import RequestContextMiddleware
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Event management and ticketing. Errors are RFC 9457 problem documents.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # observability/docs.py serves it without a CDN
         redoc_url=None,
         default_response_class=JSONBytesResponse,
         lifespan=lifespan,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, accounts_router, organizations_router, events_router, ticketing_router, health_router
     )
     document_routes(app)
+    install_docs(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(CachedPublicReads)

@@ -61,3 +61,16 @@ class TestOpenAPI:
         ref = listing["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         page = spec["components"]["schemas"][ref]
         assert set(page["properties"]) == {"data", "next_cursor"}
+
+
+class TestDocsPage:
+    async def test_works_offline_with_local_assets(self, client: httpx.AsyncClient) -> None:
+        page = await client.get("/docs")
+        assert page.status_code == 200
+        assert "cdn" not in page.text.lower()
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            assert f'"/docs/assets/{asset}"' in page.text
+            response = await client.get(f"/docs/assets/{asset}")
+            assert response.status_code == 200
+            assert len(response.content) > 10_000
+        assert "/api/v1/openapi.json" in page.text
