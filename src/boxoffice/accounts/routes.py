@@ -19,7 +19,7 @@ from boxoffice.core.ratelimit import client_ip
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.state import Resources
 from boxoffice.core.timestamps import utcnow
-from boxoffice.db.session import WriteSession
+from boxoffice.db.session import PrimaryReadSession, WriteSession
 
 router = APIRouter(prefix=API_PREFIX, tags=["accounts"])
 PUBLIC = [Depends(public)]
@@ -89,6 +89,7 @@ async def login(
     body: UserLogin,
     request: Request,
     response: Response,
+    primary: PrimaryReadSession,
     session: WriteSession,
     resources: Resources,
 ) -> AuthResponse:
@@ -97,8 +98,9 @@ async def login(
         ("login_ip", ip), ("login", service.normalize_email(body.email))
     )
     _expose(request, response, limit.headers())
+    user_id = await service.authenticate(primary, email=body.email, password=body.password)
     issued = await service.login(
-        session, email=body.email, password=body.password, policy=_policy(resources), now=utcnow()
+        session, user_id=user_id, password=body.password, policy=_policy(resources), now=utcnow()
     )
     return _auth_response(issued)
 

@@ -63,12 +63,14 @@ async def register(
     problem = passwords.password_problems(password, email=email, name=name)
     if problem:
         raise ValidationFailed("password", problem)
+    # Hash before the first statement, so no write lock is held while argon2 runs.
+    password_hash = await asyncio.to_thread(passwords.hash_password, password)
     if await get_user_by_email(session, email) is not None:
         raise EmailAlreadyRegistered(f"{email} already has an account")
     user = User(
         email=email,
         name=name,
-        password_hash=await asyncio.to_thread(passwords.hash_password, password),
+        password_hash=password_hash,
         created_at=now,
         updated_at=now,
     )
@@ -80,17 +82,33 @@ async def register(
     return await _issue(session, user=user, family_id=uuid.uuid4(), policy=policy, now=now)
 
 
-async def login(
-    session: AsyncSession, *, email: str, password: str, policy: TokenPolicy, now: datetime
-) -> IssuedTokens:
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> uuid.UUID:
+    """The id of the account these credentials open, or InvalidCredentials.
+
+    Meant for a read-only session: argon2 takes tens of milliseconds of CPU (in a thread, off
+    the event loop), and no write lock should be held meanwhile.
+    """
     user = await get_user_by_email(session, email)
-    # argon2 is deliberately slow (tens of ms of CPU): keep it off the event loop.
     valid = await asyncio.to_thread(
         passwords.verify_password, user.password_hash if user else None, password
     )
-    if not valid:
+    if not valid or user is None:
         raise InvalidCredentials()
-    assert user is not None
+    return user.id
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    password: str,
+    policy: TokenPolicy,
+    now: datetime,
+) -> IssuedTokens:
+    """Start a session for an authenticated account (see authenticate)."""
+    user = await session.get(User, user_id)
+    if user is None:  # deleted between the check and now
+        raise InvalidCredentials()
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     return await _issue(session, user=user, family_id=uuid.uuid4(), policy=policy, now=now)

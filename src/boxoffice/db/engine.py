@@ -36,11 +36,17 @@ class Database:
     read_engine: AsyncEngine
     write_sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+    # Reads that must see the latest commit but take no write lock (SQLite: a deferred
+    # transaction on the same file; PostgreSQL: the primary).
+    primary_read_sessions: async_sessionmaker[AsyncSession]
 
     async def dispose(self) -> None:
-        await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        engines = {
+            id(maker.kw["bind"]): maker.kw["bind"]
+            for maker in (self.write_sessions, self.read_sessions, self.primary_read_sessions)
+        }
+        for engine in engines.values():
+            await engine.dispose()
 
 
 def _unique_statement_name() -> str:
@@ -110,15 +116,20 @@ def create_engine(url: str, settings: Settings, *, for_writes: bool) -> AsyncEng
 
 def create_database(settings: Settings) -> Database:
     write_engine = create_engine(settings.database_url, settings, for_writes=True)
-    if settings.read_database_url:
-        read_engine = create_engine(settings.read_database_url, settings, for_writes=False)
-    elif settings.is_sqlite:
-        read_engine = create_engine(settings.database_url, settings, for_writes=False)
-    else:
-        read_engine = write_engine
+    primary_read_engine = (
+        create_engine(settings.database_url, settings, for_writes=False)
+        if settings.is_sqlite
+        else write_engine
+    )
+    read_engine = (
+        create_engine(settings.read_database_url, settings, for_writes=False)
+        if settings.read_database_url
+        else primary_read_engine
+    )
     return Database(
         write_engine=write_engine,
         read_engine=read_engine,
         write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
         read_sessions=async_sessionmaker(read_engine, expire_on_commit=False),
+        primary_read_sessions=async_sessionmaker(primary_read_engine, expire_on_commit=False),
     )

@@ -71,8 +71,7 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.close()
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    session = get_database(request).read_sessions()
+async def _read_only(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     try:
         yield session
     finally:
@@ -80,5 +79,17 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
 
 
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in _read_only(get_database(request).read_sessions()):
+        yield session
+
+
+async def _primary_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in _read_only(get_database(request).primary_read_sessions()):
+        yield session
+
+
 WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
 ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+# Up to date like the primary, but holding no write lock: for slow checks before a write.
+PrimaryReadSession = Annotated[AsyncSession, Depends(_primary_read_session, scope="function")]
