@@ -13,9 +13,15 @@ _RFC3339 = re.compile(
 )
 
 
+# An unencoded "+" in a query string arrives as a space: "…T19:30:00 01:00" means +01:00.
+_DECODED_PLUS = re.compile(r"(?<=\d) (?=\d{2}:\d{2}$)")
+
+
 def _require_rfc3339(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
+    if isinstance(value, str):
+        value = _DECODED_PLUS.sub("+", value)
     if not isinstance(value, str) or not _RFC3339.match(value):
         raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2027-03-01T19:30:00Z")
     return value
