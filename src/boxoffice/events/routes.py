@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,15 +10,13 @@ from starlette.responses import Response
 
 from boxoffice.core.access import public
 from boxoffice.core.cache import read_through
-from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
 from boxoffice.core.ids import parse_id
 from boxoffice.core.json import JSONBytesResponse, dumps
 from boxoffice.core.pagination import Page, PageOf, decode_key, encode_key, page_envelope
 from boxoffice.core.routing import API_PREFIX
-from boxoffice.core.schemas import has_control_characters
 from boxoffice.core.state import AppSettings, PublicCache
-from boxoffice.core.timestamps import Timestamp, parse_aware_iso, utcnow
+from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import ReadSession, WriteSession
 from boxoffice.events import service
 from boxoffice.events.access import EventAdmin, EventId, EventViewer, members_only_event
@@ -31,31 +27,15 @@ from boxoffice.events.caching import (
     listing_cache_key,
 )
 from boxoffice.events.categories import CATEGORIES
-from boxoffice.events.documents import event_document, select_fields
+from boxoffice.events.documents import event_document
 from boxoffice.events.errors import EventNotFound
+from boxoffice.events.listing import KEY_CONVERTERS, ListingQuery, render_listing
 from boxoffice.events.models import Event, EventStatus
-from boxoffice.events.schemas import EVENT_FIELDS, EventCreate, EventRead, EventSort, EventUpdate
+from boxoffice.events.schemas import EventCreate, EventRead, EventUpdate
 from boxoffice.organizations.access import OrgAdmin, OrgStaff
 from boxoffice.ticketing.service import summaries
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"])
-
-
-def _parse_fields(fields: str | None) -> frozenset[str] | None:
-    if not fields:
-        return None
-    wanted = frozenset(name.strip() for name in fields.split(",") if name.strip())
-    unknown = wanted - EVENT_FIELDS
-    if unknown:
-        raise ValidationFailed("fields", f"unknown field(s): {', '.join(sorted(unknown))}")
-    return wanted
-
-
-_KEY_CONVERTERS: dict[str, list[Callable[[Any], Any]]] = {
-    "starts_at": [parse_aware_iso, uuid.UUID],
-    "relevance": [int, parse_aware_iso, uuid.UUID],
-    "distance": [float, uuid.UUID],
-}
 
 
 async def _event_read(session: AsyncSession, event: Event) -> EventRead:
@@ -92,7 +72,7 @@ async def list_organization_events(
         organization_id=access.organization_id,
         status=status_filter,
         limit=page.limit,
-        after=decode_key(page.cursor, _KEY_CONVERTERS["starts_at"]),
+        after=decode_key(page.cursor, KEY_CONVERTERS["starts_at"]),
     )
     inventory = await summaries(session, (event.id for event in events))
     items = [event_document(event, inventory.get(event.id)) for event in events]
@@ -108,70 +88,17 @@ async def list_organization_events(
 )
 async def list_events(
     request: Request,
-    page: Page,
+    query: ListingQuery,
     session: ReadSession,
     settings: AppSettings,
     cache: PublicCache,
-    q: Annotated[str | None, Query(max_length=200, description="Words to look for")] = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    city: Annotated[str | None, Query(max_length=120)] = None,
-    starts_after: Annotated[Timestamp | None, Query()] = None,
-    starts_before: Annotated[Timestamp | None, Query()] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    radius_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
-    free: Annotated[bool | None, Query(description="Only events with a free ticket")] = None,
-    organization_id: Annotated[uuid.UUID | None, Query()] = None,
-    sort: Annotated[EventSort | None, Query()] = None,
-    fields: Annotated[str | None, Query(max_length=500, description="e.g. id,title")] = None,
 ) -> Response:
-    if (lat is None) != (lon is None):
-        raise ValidationFailed("lon" if lon is None else "lat", "lat and lon go together")
-    if radius_km is not None and lat is None:
-        raise ValidationFailed("radius_km", "needs lat and lon")
-    for name, text in (("q", q), ("city", city)):
-        if text and has_control_characters(text):
-            raise ValidationFailed(name, "must not contain control characters")
-    q = q.strip() if q else None
-    chosen_sort = sort or ("relevance" if q else "starts_at")
-    if chosen_sort == "relevance" and not q:
-        chosen_sort = "starts_at"
-    selected = _parse_fields(fields)
-    filters = service.EventFilters(
-        q=q,
-        category=category.strip().lower() if category else None,
-        city=city,
-        starts_after=starts_after,
-        starts_before=starts_before,
-        organization_id=organization_id,
-        free=free,
-        near=(lat, lon) if lat is not None and lon is not None else None,
-        radius_km=radius_km,
-        sort=chosen_sort,
-    )
-    after = decode_key(page.cursor, _KEY_CONVERTERS[chosen_sort])
-
-    async def render() -> bytes:
-        hits, last_key = await service.list_public_events(
-            session, filters=filters, limit=page.limit, after=after, now=utcnow()
-        )
-        inventory = await summaries(session, (hit.event.id for hit in hits))
-        items = [
-            select_fields(
-                event_document(hit.event, inventory.get(hit.event.id), distance_km=hit.distance_km),
-                selected,
-            )
-            for hit in hits
-        ]
-        next_cursor = encode_key(last_key) if last_key else None
-        return dumps(page_envelope(items, next_cursor))
-
     body = await read_through(
         cache,
         topic=CATALOG,
         key=listing_cache_key(request.query_params.multi_items()),
         ttl_seconds=settings.listing_cache_ttl_seconds,
-        compute=render,
+        compute=lambda: render_listing(session, query, now=utcnow()),
     )
     assert body is not None
     return conditional_json(
