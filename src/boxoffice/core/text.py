@@ -22,7 +22,33 @@ def sql_lower(dialect: str, expression: SQLColumnExpression[str | None]) -> Func
     return func.lower(expression)
 
 
-def slugify(text: str, *, max_length: int = 80) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].strip("-") or "org"
+_SLUG_TRANSLATION = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "TH",
+        "&": " and ",
+        "'": "",
+        "\N{RIGHT SINGLE QUOTATION MARK}": "",
+    }
+)
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, *, max_length: int | None = None) -> str:
+    """ASCII slug: accents folded ("São Paulo" -> "sao-paulo"), lowercase, hyphen-separated;
+    empty when ``text`` has no letters or digits."""
+    folded = unicodedata.normalize("NFKD", text.translate(_SLUG_TRANSLATION))
+    ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
+    slug = _NON_ALNUM.sub("-", ascii_text).strip("-")
+    return slug[:max_length].strip("-") if max_length else slug

@@ -32,7 +32,7 @@ from boxoffice.organizations.models import Membership, Organization, Role
 async def create_organization(
     session: AsyncSession, *, name: str, owner_id: uuid.UUID, now: datetime
 ) -> Organization:
-    base = slugify(name)
+    base = slugify(name, max_length=80) or "org"
     for attempt in range(5):
         slug = base if attempt == 0 else f"{base[:70]}-{secrets.token_hex(3)}"
         organization = Organization(name=name, slug=slug, created_at=now, updated_at=now)

@@ -22,9 +22,7 @@ to a "nice" value (15.00, 29.50, 3400 JPY, 52000 KRW).
 from __future__ import annotations
 
 import math
-import re
 import string
-import unicodedata
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +30,9 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from random import Random
 from zoneinfo import ZoneInfo
+
+from boxoffice.core.money import MINOR_UNITS
+from boxoffice.core.text import slugify
 
 __all__ = [
     "CATEGORIES",
@@ -159,28 +160,6 @@ class CategoryProfile:
 # Money
 # --------------------------------------------------------------------------------------------
 
-# ISO 4217 minor unit digits of every currency used by CITIES.
-MINOR_UNITS: Mapping[str, int] = {
-    "ARS": 2,
-    "AUD": 2,
-    "BRL": 2,
-    "CAD": 2,
-    "CHF": 2,
-    "CZK": 2,
-    "DKK": 2,
-    "EUR": 2,
-    "GBP": 2,
-    "JPY": 0,
-    "KES": 2,
-    "KRW": 0,
-    "MXN": 2,
-    "NZD": 2,
-    "PLN": 2,
-    "SEK": 2,
-    "SGD": 2,
-    "USD": 2,
-    "ZAR": 2,
-}
 
 # Roughly what a 1 EUR ticket costs in each currency (price level, not an exchange rate).
 PRICE_LEVELS: Mapping[str, float] = {
@@ -1578,27 +1557,6 @@ def assign_organization(
 # Generation
 # --------------------------------------------------------------------------------------------
 
-_SLUG_TRANSLATION = str.maketrans(
-    {
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "ø": "o",
-        "Ø": "O",
-        "œ": "oe",
-        "Œ": "OE",
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "þ": "th",
-        "Þ": "TH",
-        "&": " and ",
-        "'": "",
-        "\N{RIGHT SINGLE QUOTATION MARK}": "",
-    }
-)
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 # Convention centres host conferences and meetups, not concerts, plays or club nights.
 _CONVENTION_VENUES = frozenset(
@@ -1625,16 +1583,6 @@ _MIN_LEAD = timedelta(days=1)
 _MAX_LEAD = timedelta(days=180)
 _ONLINE_SENTENCE = "This event takes place online; the streaming link is sent with your ticket."
 _FORMATTER = string.Formatter()
-
-
-def slugify(text: str) -> str:
-    """ASCII slug: accents folded ("São Paulo" -> "sao-paulo"), lowercase, hyphen-separated.
-
-    Returns an empty string when ``text`` has no letters or digits.
-    """
-    folded = unicodedata.normalize("NFKD", text.translate(_SLUG_TRANSLATION))
-    ascii_text = folded.encode("ascii", "ignore").decode("ascii").lower()
-    return _NON_ALNUM.sub("-", ascii_text).strip("-")
 
 
 def generate_events(rng: Random, *, now: datetime, count: int) -> list[DemoEvent]:
