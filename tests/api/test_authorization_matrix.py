@@ -390,6 +390,8 @@ PUBLIC_OR_SELF_SERVICE: frozenset[tuple[str, str]] = frozenset(
         ("POST", f"{API}/organizations"),
         ("GET", f"{API}/organizations"),
         ("GET", f"{API}/events"),
+        ("GET", f"{API}/events/suggest"),
+        ("GET", f"{API}/events/facets"),
         ("GET", f"{API}/categories"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),

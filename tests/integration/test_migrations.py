@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from boxoffice.db.migrate import head_revision
+from boxoffice.db.migrations.env_filters import include_name
 from boxoffice.db.models import Base
 from tests.conftest import Backend
 
@@ -18,7 +19,8 @@ from tests.conftest import Backend
 def _differences(connection: Connection) -> list[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLite cannot reflect expression indexes
-        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+        context = MigrationContext.configure(connection, opts={"include_name": include_name})
+        return list(compare_metadata(context, Base.metadata))
 
 
 def _revision(connection: Connection) -> str | None:

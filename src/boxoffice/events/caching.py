@@ -35,6 +35,7 @@ LISTING_PARAMETERS = frozenset(
         "lon",
         "radius_km",
         "free",
+        "available",
         "organization_id",
         "sort",
         "fields",
@@ -44,11 +45,27 @@ LISTING_PARAMETERS = frozenset(
 )
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _canonical(query: Iterable[tuple[str, str]], parameters: frozenset[str]) -> str:
+    return "&".join(f"{name}={value}" for name, value in sorted(query) if name in parameters)
+
+
 def listing_cache_key(query: Iterable[tuple[str, str]]) -> str:
-    canonical = "&".join(
-        f"{name}={value}" for name, value in sorted(query) if name in LISTING_PARAMETERS
-    )
-    return "events:list:" + hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+    return "events:list:" + _digest(_canonical(query, LISTING_PARAMETERS))
+
+
+FACET_PARAMETERS = (LISTING_PARAMETERS - {"sort", "fields", "limit", "cursor"}) | {"timezone"}
+
+
+def facets_cache_key(query: Iterable[tuple[str, str]]) -> str:
+    return "events:facets:" + _digest(_canonical(query, FACET_PARAMETERS))
+
+
+def suggest_cache_key(typed: str) -> str:
+    return "events:suggest:" + _digest(typed.strip().casefold())
 
 
 def event_cache_key(event_id: uuid.UUID) -> str:

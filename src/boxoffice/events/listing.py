@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
@@ -16,22 +17,25 @@ from boxoffice.core.json import dumps
 from boxoffice.core.pagination import Page, decode_key, encode_key, page_envelope
 from boxoffice.core.schemas import has_control_characters
 from boxoffice.core.timestamps import Timestamp, parse_aware_iso
-from boxoffice.events import service
 from boxoffice.events.documents import event_document, select_fields
+from boxoffice.events.models import Event
 from boxoffice.events.schemas import EVENT_FIELDS, EventSort
+from boxoffice.search import service as search
+from boxoffice.search.filters import EventFilters
+from boxoffice.search.text import parse_query
 from boxoffice.ticketing.service import summaries
 
 # How each sort's cursor key is read back.
 KEY_CONVERTERS: dict[str, list[Callable[[Any], Any]]] = {
     "starts_at": [parse_aware_iso, uuid.UUID],
-    "relevance": [int, parse_aware_iso, uuid.UUID],
+    "relevance": [float, parse_aware_iso, uuid.UUID],
     "distance": [float, uuid.UUID],
 }
 
 
 @dataclass(frozen=True, slots=True)
 class EventListingQuery:
-    filters: service.EventFilters
+    filters: EventFilters
     fields: frozenset[str] | None
     limit: int
     after: tuple[Any, ...] | None
@@ -47,9 +51,14 @@ def _parse_fields(fields: str | None) -> frozenset[str] | None:
     return wanted
 
 
-async def listing_query(
-    page: Page,
-    q: Annotated[str | None, Query(max_length=200, description="Words to look for")] = None,
+async def event_filters(
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description='Words to look for; "quoted phrases" and -exclusions work',
+        ),
+    ] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
     city: Annotated[str | None, Query(max_length=120)] = None,
     starts_after: Annotated[Timestamp | None, Query()] = None,
@@ -58,10 +67,10 @@ async def listing_query(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
     free: Annotated[bool | None, Query(description="Only events with a free ticket")] = None,
+    available: Annotated[bool | None, Query(description="Only events with tickets left")] = None,
     organization_id: Annotated[uuid.UUID | None, Query()] = None,
     sort: Annotated[EventSort | None, Query()] = None,
-    fields: Annotated[str | None, Query(max_length=500, description="e.g. id,title")] = None,
-) -> EventListingQuery:
+) -> EventFilters:
     if (lat is None) != (lon is None):
         raise ValidationFailed("lon" if lon is None else "lat", "lat and lon go together")
     if radius_km is not None and lat is None:
@@ -69,27 +78,40 @@ async def listing_query(
     for name, text in (("q", q), ("city", city)):
         if text and has_control_characters(text):
             raise ValidationFailed(name, "must not contain control characters")
-    q = q.strip() if q else None
-    chosen_sort = sort or ("relevance" if q else "starts_at")
-    if chosen_sort == "relevance" and not q:
+    parsed = parse_query(q) if q else None
+    if parsed is not None and parsed.is_empty:
+        parsed = None  # nothing but punctuation or operators: no text condition
+    chosen_sort = sort or ("relevance" if parsed else "starts_at")
+    if chosen_sort == "relevance" and not parsed:
         chosen_sort = "starts_at"
-    filters = service.EventFilters(
-        q=q,
+    return EventFilters(
+        query=parsed,
         category=category.strip().lower() if category else None,
         city=city,
         starts_after=starts_after,
         starts_before=starts_before,
         organization_id=organization_id,
         free=free,
+        available=available,
         near=(lat, lon) if lat is not None and lon is not None else None,
         radius_km=radius_km,
         sort=chosen_sort,
     )
+
+
+Filters = Annotated[EventFilters, Depends(event_filters)]
+
+
+async def listing_query(
+    page: Page,
+    filters: Filters,
+    fields: Annotated[str | None, Query(max_length=500, description="e.g. id,title")] = None,
+) -> EventListingQuery:
     return EventListingQuery(
         filters=filters,
         fields=_parse_fields(fields),
         limit=page.limit,
-        after=decode_key(page.cursor, KEY_CONVERTERS[chosen_sort]),
+        after=decode_key(page.cursor, KEY_CONVERTERS[filters.sort]),
     )
 
 
@@ -100,16 +122,23 @@ async def render_listing(
     session: AsyncSession, query: EventListingQuery, *, now: datetime
 ) -> bytes:
     """One page of the listing as response bytes (what the cache stores)."""
-    hits, last_key = await service.list_public_events(
+    hits, last_key = await search.search_events(
         session, filters=query.filters, limit=query.limit, after=query.after, now=now
     )
-    inventory = await summaries(session, (hit.event.id for hit in hits))
+    ids = [hit.event_id for hit in hits]
+    events = {
+        event.id: event for event in await session.scalars(select(Event).where(Event.id.in_(ids)))
+    }
+    inventory = await summaries(session, ids)
     items = [
         select_fields(
-            event_document(hit.event, inventory.get(hit.event.id), distance_km=hit.distance_km),
+            event_document(
+                events[hit.event_id], inventory.get(hit.event_id), distance_km=hit.distance_km
+            ),
             query.fields,
         )
         for hit in hits
+        if hit.event_id in events
     ]
     next_cursor = encode_key(last_key) if last_key else None
     return dumps(page_envelope(items, next_cursor))

@@ -10,11 +10,13 @@ from starlette.responses import Response
 
 from boxoffice.core.access import public
 from boxoffice.core.cache import read_through
+from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
 from boxoffice.core.ids import parse_id
 from boxoffice.core.json import JSONBytesResponse, dumps
 from boxoffice.core.pagination import Page, PageOf, decode_key, encode_key, page_envelope
 from boxoffice.core.routing import API_PREFIX
+from boxoffice.core.schemas import has_control_characters
 from boxoffice.core.state import AppSettings, PublicCache
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import ReadSession, WriteSession
@@ -24,15 +26,19 @@ from boxoffice.events.caching import (
     CATALOG,
     event_cache_key,
     event_topic,
+    facets_cache_key,
     listing_cache_key,
+    suggest_cache_key,
 )
 from boxoffice.events.categories import CATEGORIES
 from boxoffice.events.documents import event_document
 from boxoffice.events.errors import EventNotFound
-from boxoffice.events.listing import KEY_CONVERTERS, ListingQuery, render_listing
+from boxoffice.events.listing import KEY_CONVERTERS, Filters, ListingQuery, render_listing
 from boxoffice.events.models import Event, EventStatus
-from boxoffice.events.schemas import EventCreate, EventRead, EventUpdate
+from boxoffice.events.schemas import EventCreate, EventRead, EventUpdate, parse_zone
 from boxoffice.organizations.access import OrgAdmin, OrgStaff
+from boxoffice.search import service as search
+from boxoffice.search.schemas import Facets, Suggestion
 from boxoffice.ticketing.service import summaries
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"])
@@ -99,6 +105,72 @@ async def list_events(
         key=listing_cache_key(request.query_params.multi_items()),
         ttl_seconds=settings.listing_cache_ttl_seconds,
         compute=lambda: render_listing(session, query, now=utcnow()),
+    )
+    assert body is not None
+    return conditional_json(
+        request, body, cache_control=public_cache(settings.public_cache_max_age)
+    )
+
+
+@router.get(
+    "/events/suggest",
+    dependencies=[Depends(public)],
+    summary="Type-ahead: event titles, cities and categories for a few typed letters",
+    response_model=PageOf[Suggestion],
+)
+async def suggest_events(
+    request: Request,
+    q: Annotated[str, Query(max_length=200, description="What has been typed so far")],
+    session: ReadSession,
+    settings: AppSettings,
+    cache: PublicCache,
+) -> Response:
+    if has_control_characters(q):
+        raise ValidationFailed("q", "must not contain control characters")
+
+    async def compute() -> bytes:
+        return dumps({"data": await search.suggest(session, q), "next_cursor": None})
+
+    body = await read_through(
+        cache,
+        topic=CATALOG,
+        key=suggest_cache_key(q),
+        ttl_seconds=settings.listing_cache_ttl_seconds,
+        compute=compute,
+    )
+    assert body is not None
+    return conditional_json(
+        request, body, cache_control=public_cache(settings.public_cache_max_age)
+    )
+
+
+@router.get(
+    "/events/facets",
+    dependencies=[Depends(public)],
+    summary="Counts per category, city and date bucket for the same filters as GET /events",
+    response_model=Facets,
+)
+async def event_facets(
+    request: Request,
+    filters: Filters,
+    session: ReadSession,
+    settings: AppSettings,
+    cache: PublicCache,
+    timezone: Annotated[
+        str, Query(max_length=64, description="IANA zone that 'today' and 'this weekend' use")
+    ] = "UTC",
+) -> Response:
+    zone = parse_zone(timezone, field="timezone")
+
+    async def compute() -> bytes:
+        return dumps(await search.facets(session, filters=filters, now=utcnow(), zone=zone))
+
+    body = await read_through(
+        cache,
+        topic=CATALOG,
+        key=facets_cache_key(request.query_params.multi_items()),
+        ttl_seconds=settings.listing_cache_ttl_seconds,
+        compute=compute,
     )
     assert body is not None
     return conditional_json(

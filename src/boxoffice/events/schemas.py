@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 from typing import Annotated, Literal
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
 
+from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.schemas import InputModel, OutputModel
 from boxoffice.core.timestamps import Timestamp
 from boxoffice.events.models import EventStatus
@@ -31,6 +32,14 @@ def _check_time_zone(value: str) -> str:
 
 def _dedupe(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
+
+
+def parse_zone(value: str, *, field: str) -> ZoneInfo:
+    """An IANA zone from a query parameter, or a 422 naming the parameter."""
+    try:
+        return ZoneInfo(_check_time_zone(value))
+    except ValueError as exc:
+        raise ValidationFailed(field, str(exc)) from None
 
 
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_check_time_zone)]

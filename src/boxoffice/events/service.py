@@ -1,36 +1,22 @@
-"""Events: create, change, publish, cancel, and the public listing."""
+"""Events: create, change, publish, cancel (the public listing is search/service.py)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Select,
-    SQLColumnExpression,
-    String,
-    case,
-    cast,
-    exists,
-    func,
-    literal,
-    or_,
     select,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
-from boxoffice.core.text import sql_lower
-from boxoffice.events import geo
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled, EventHasNoTicketTypes
 from boxoffice.events.models import Event, EventStatus
-from boxoffice.organizations.models import Organization
-from boxoffice.ticketing.models import TicketType
+from boxoffice.search.indexer import index_event
 from boxoffice.ticketing.service import count_ticket_types
 
 VENUE_COLUMNS = {
@@ -47,6 +33,13 @@ def _venue_columns(venue: dict[str, Any] | None) -> dict[str, Any]:
     if venue is None:
         return dict.fromkeys(VENUE_COLUMNS.values())
     return {column: venue.get(key) for key, column in VENUE_COLUMNS.items()}
+
+
+async def event_changed(session: AsyncSession, event_id: uuid.UUID) -> None:
+    """After a change to an event or its ticket types: the search index follows in this
+    transaction, the cached public pages after it commits."""
+    await index_event(session, event_id)
+    public_event_changed(session, event_id)
 
 
 def _check_event(event: Event) -> None:
@@ -94,7 +87,7 @@ async def update_event(
     event.updated_at = now
     event.version += 1
     await session.flush()
-    public_event_changed(session, event.id)
+    await event_changed(session, event.id)
     return event
 
 
@@ -110,7 +103,7 @@ async def publish_event(session: AsyncSession, *, event: Event, now: datetime) -
     event.updated_at = now
     event.version += 1
     await session.flush()
-    public_event_changed(session, event.id)
+    await event_changed(session, event.id)
     return event
 
 
@@ -123,129 +116,8 @@ async def cancel_event(session: AsyncSession, *, event: Event, now: datetime) ->
     event.updated_at = now
     event.version += 1
     await session.flush()
-    public_event_changed(session, event.id)
+    await event_changed(session, event.id)
     return event
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilters:
-    q: str | None = None
-    category: str | None = None
-    city: str | None = None
-    starts_after: datetime | None = None
-    starts_before: datetime | None = None
-    organization_id: uuid.UUID | None = None
-    free: bool | None = None
-    near: tuple[float, float] | None = None
-    radius_km: float | None = None
-    sort: str = "starts_at"
-
-
-@dataclass(frozen=True, slots=True)
-class EventHit:
-    event: Event
-    distance_km: float | None
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _matches(dialect: str, pattern: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match over the event's text, venue and organizer.
-
-    A placeholder until full-text search: it cannot use an index.
-    """
-    organizer = exists().where(
-        Organization.id == Event.organization_id,
-        sql_lower(dialect, Organization.name).like(pattern, escape="\\"),
-    )
-    return or_(
-        sql_lower(dialect, Event.title).like(pattern, escape="\\"),
-        sql_lower(dialect, Event.description).like(pattern, escape="\\"),
-        sql_lower(dialect, Event.category).like(pattern, escape="\\"),
-        sql_lower(dialect, cast(Event.tags, String)).like(pattern, escape="\\"),
-        sql_lower(dialect, func.coalesce(Event.venue_name, "")).like(pattern, escape="\\"),
-        sql_lower(dialect, func.coalesce(Event.city, "")).like(pattern, escape="\\"),
-        organizer,
-    )
-
-
-def _public_query(dialect: str, filters: EventFilters, now: datetime) -> Select[Any]:
-    query: Select[Any] = select(Event).where(Event.status == EventStatus.PUBLISHED)
-    if filters.starts_after is None and filters.starts_before is None:
-        query = query.where(Event.ends_at > now)
-    if filters.starts_after is not None:
-        query = query.where(Event.starts_at >= filters.starts_after)
-    if filters.starts_before is not None:
-        query = query.where(Event.starts_at < filters.starts_before)
-    if filters.category:
-        query = query.where(Event.category == filters.category)
-    if filters.city:
-        query = query.where(sql_lower(dialect, Event.city) == filters.city.lower())
-    if filters.organization_id:
-        query = query.where(Event.organization_id == filters.organization_id)
-    if filters.free is not None:
-        has_free = exists().where(TicketType.event_id == Event.id, TicketType.price_amount == 0)
-        query = query.where(has_free if filters.free else ~has_free)
-    if filters.q:
-        query = query.where(_matches(dialect, _like(filters.q)))
-    return query
-
-
-def _sort_keys(
-    dialect: str, filters: EventFilters, distance: ColumnElement[float] | None
-) -> list[SQLColumnExpression[Any]]:
-    if filters.sort == "distance":
-        if distance is None:
-            raise ValidationFailed("sort", "sort=distance needs lat and lon")
-        return [distance, Event.id]
-    if filters.sort == "relevance" and filters.q:
-        # Until full-text ranking exists: events whose title matches come first.
-        title_match = sql_lower(dialect, Event.title).like(_like(filters.q), escape="\\")
-        return [case((title_match, 0), else_=1), Event.starts_at, Event.id]
-    return [Event.starts_at, Event.id]
-
-
-async def list_public_events(
-    session: AsyncSession,
-    *,
-    filters: EventFilters,
-    limit: int,
-    after: tuple[Any, ...] | None,
-    now: datetime,
-) -> tuple[list[EventHit], tuple[Any, ...] | None]:
-    """One page of published events and the sort key to continue after, if there is more.
-
-    Keyset pagination on (sort value…, id): rows inserted during a walk never shift a page.
-    Without a date filter the listing shows events that have not ended yet.
-    """
-    dialect = session.get_bind().dialect.name
-    query = _public_query(dialect, filters, now)
-    distance: ColumnElement[float] | None = None
-    if filters.near is not None:
-        distance = geo.distance_km(dialect, Event.lat, Event.lon, to=filters.near)
-        if filters.radius_km is not None:
-            box = geo.bounding_box(*filters.near, filters.radius_km)
-            query = query.where(Event.lat.between(box.min_lat, box.max_lat))
-            if not box.wraps:
-                query = query.where(Event.lon.between(box.min_lon, box.max_lon))
-            query = query.where(distance <= filters.radius_km)
-        elif filters.sort == "distance":
-            query = query.where(Event.lat.is_not(None))
-    sort_keys = _sort_keys(dialect, filters, distance)
-    query = query.add_columns(
-        distance.label("distance_km") if distance is not None else literal(None),
-        *[key.label(f"sort_{index}") for index, key in enumerate(sort_keys)],
-    )
-    if after is not None:
-        query = query.where(tuple_(*sort_keys) > tuple_(*after))
-    rows = (await session.execute(query.order_by(*sort_keys).limit(limit + 1))).all()
-    hits = [EventHit(event=row[0], distance_km=row[1]) for row in rows[:limit]]
-    if len(rows) <= limit:
-        return hits, None
-    return hits, tuple(rows[limit - 1][2:])
 
 
 async def list_organization_events(

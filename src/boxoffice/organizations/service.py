@@ -27,6 +27,7 @@ from boxoffice.organizations.errors import (
     UserNotFound,
 )
 from boxoffice.organizations.models import Membership, Organization, Role
+from boxoffice.search.indexer import index_organization
 
 
 async def create_organization(
@@ -80,9 +81,12 @@ async def rename_organization(
     session: AsyncSession, *, organization_id: uuid.UUID, name: str
 ) -> Organization:
     organization = await get_organization(session, organization_id)
+    renamed = organization.name != name
     organization.name = name
     await session.flush()
-    record_change(session, CATALOG)  # listings search organizer names
+    if renamed:
+        await index_organization(session, organization_id)  # documents hold organizer names
+    record_change(session, CATALOG)
     return organization
 
 

@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.accounts.models import User
 from boxoffice.accounts.passwords import hash_password
 from boxoffice.config import Settings
+from boxoffice.core.progress import progress_bar
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.engine import create_database
 from boxoffice.events.models import Event, EventStatus
 from boxoffice.organizations.models import Membership, Organization, Role
+from boxoffice.search.rebuild import rebuild_index
 from boxoffice.seeding.catalog import (
     DEMO_ORGANIZATIONS,
     DemoEvent,
@@ -152,6 +154,9 @@ async def seed_demo(settings: Settings, *, event_count: int, only_if_empty: bool
                         for demo, organization_id in batch:
                             session.add_all(_rows(demo, organization_id, now))
                     progress.advance(task, len(batch))
+            # The rows were written directly, not through the services: index them in one go.
+            with progress_bar("indexing events") as indexing:
+                await rebuild_index(database, progress=indexing)
             return len(work)
     finally:
         await database.dispose()

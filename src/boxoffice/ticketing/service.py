@@ -16,6 +16,7 @@ from boxoffice.db.locking import lock_row
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled
 from boxoffice.events.models import Event, EventStatus
+from boxoffice.search.indexer import index_event
 from boxoffice.ticketing.errors import QuantityBelowCommitted, TicketTypeNotFound
 from boxoffice.ticketing.models import TicketType
 
@@ -88,6 +89,7 @@ async def create_ticket_type(
     session.add(ticket_type)
     event.version += 1
     await session.flush()
+    await index_event(session, event.id)
     public_event_changed(session, event.id)
     return ticket_type
 
@@ -131,6 +133,7 @@ async def update_ticket_type(
     ticket_type.updated_at = now
     event.version += 1
     await session.flush()
+    await index_event(session, event.id)
     public_event_changed(session, event.id)
     return ticket_type
 

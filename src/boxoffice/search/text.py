@@ -1,0 +1,122 @@
+"""Query language and text folding shared by both engines.
+
+Users type words, ``"quoted phrases"`` and ``-exclusions``. Everything else (operators of the
+engines' own syntaxes, punctuation, SQL) is not syntax here: words are runs of letters and
+digits, so a hostile query can only ever become a list of harmless words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_TERMS = 12
+MAX_TERM_LENGTH = 40
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# A quoted phrase (the closing quote may be missing), or a bare token, either possibly negated.
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+
+
+def fold(text: str) -> str:
+    """Accent- and case-folded text with single spaces: "Café  Zürich" -> "cafe zurich"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.casefold().split())
+
+
+def words(text: str) -> list[str]:
+    return [word[:MAX_TERM_LENGTH] for word in _WORD.findall(fold(text).replace("_", " "))]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """``required`` and ``excluded`` hold phrases: a tuple of words each (one word = a term)."""
+
+    required: tuple[tuple[str, ...], ...]
+    excluded: tuple[tuple[str, ...], ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.required and not self.excluded
+
+    def websearch(self) -> str:
+        """The query in PostgreSQL's ``websearch_to_tsquery`` syntax, rebuilt from clean words."""
+        parts = [_websearch_phrase(phrase) for phrase in self.required]
+        parts += ["-" + _websearch_phrase(phrase) for phrase in self.excluded]
+        return " ".join(parts)
+
+    def fts5(self) -> tuple[str | None, str | None]:
+        """(match expression for required phrases, one for excluded ones) in FTS5 syntax."""
+        required = " AND ".join(_fts5_phrase(phrase) for phrase in self.required) or None
+        excluded = " OR ".join(_fts5_phrase(phrase) for phrase in self.excluded) or None
+        return required, excluded
+
+
+def _websearch_phrase(phrase: tuple[str, ...]) -> str:
+    return phrase[0] if len(phrase) == 1 else '"' + " ".join(phrase) + '"'
+
+
+def _fts5_phrase(phrase: tuple[str, ...]) -> str:
+    # Words are \w+ only, so they never contain a double quote.
+    return '"' + " ".join(phrase) + '"'
+
+
+def parse_query(text: str) -> ParsedQuery:
+    required: list[tuple[str, ...]] = []
+    excluded: list[tuple[str, ...]] = []
+    for match in _TOKEN.finditer(text):
+        if match.group(2) is not None:
+            negated, body = match.group(1) == "-", match.group(2)
+        else:
+            negated, body = match.group(3) == "-", match.group(4)
+        phrase = tuple(words(body))
+        if not phrase:
+            continue
+        if len(required) + len(excluded) >= MAX_TERMS:
+            break
+        if negated:
+            excluded.append(phrase)
+        elif len(phrase) > 1 and match.group(2) is None:
+            # "rock&roll" or "o'neil": an unquoted token that splits into words is several terms.
+            required.extend((word,) for word in phrase)
+        else:
+            required.append(phrase)
+    return ParsedQuery(tuple(dict.fromkeys(required)), tuple(dict.fromkeys(excluded)))
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Optimal string alignment distance of at most one (a swap of neighbours counts as one)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def tolerant_match(prefix: str, key: str) -> int | None:
+    """How well a typed prefix matches a folded key: 0 the key starts with it, 1 a later word
+    of the key starts with it, 2 a word (or a word's start) is one typo away; None no match."""
+    if key.startswith(prefix):
+        return 0
+    if (" " + prefix) in (" " + key):
+        return 1
+    key_words = key.split()
+    if len(prefix) < 4:
+        return None
+    for word in key_words:
+        if within_one_edit(prefix, word) or within_one_edit(prefix, word[: len(prefix)]):
+            return 2
+    return None
