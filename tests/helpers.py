@@ -168,3 +168,94 @@ def assert_problem(
     if field is not None:
         assert field in {error["field"] for error in body.get("errors", [])}, body
     return body
+
+
+# --- Search helpers (appended for tests/api/test_search*.py and the reindex tests) ---
+
+
+def search_token() -> str:
+    """A made-up word nobody else uses: letters only (search stems words, not codes with
+    digits), ending in "ex" so that no stemming rule shortens the word itself."""
+    letters = "".join(chr(ord("a") + int(digit, 16)) for digit in uuid.uuid4().hex[:10])
+    return f"w{letters}ex"
+
+
+def venue_at(
+    name: str, city: str, lat: float | None, lon: float | None, country: str = "DE"
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "address": "Somewhere 1",
+        "city": city,
+        "country": country,
+        "lat": lat,
+        "lon": lon,
+    }
+
+
+def in_days(days: float) -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+
+
+async def search_listing(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+    """One page (``limit`` 100 unless given) of ``GET /events``; asserts a 200."""
+    params.setdefault("limit", 100)
+    response = await client.get(f"{API}/events", params=params)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+async def search_ids(client: httpx.AsyncClient, **params: Any) -> list[str]:
+    return [item["id"] for item in await search_listing(client, **params)]
+
+
+async def walk_listing(client: httpx.AsyncClient, **params: Any) -> list[str]:
+    """Every id of ``GET /events``, following ``next_cursor`` to the end."""
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(200):
+        query = dict(params)
+        if cursor:
+            query["cursor"] = cursor
+        response = await client.get(f"{API}/events", params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["data"]) <= int(params.get("limit", 20))
+        seen.extend(item["id"] for item in body["data"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("the cursor walk does not end")
+
+
+async def suggestions(client: httpx.AsyncClient, typed: str) -> list[dict[str, Any]]:
+    response = await client.get(f"{API}/events/suggest", params={"q": typed})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["next_cursor"] is None
+    data: list[dict[str, Any]] = body["data"]
+    return data
+
+
+async def facets_of(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    response = await client.get(f"{API}/events/facets", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def cancel(client: httpx.AsyncClient, event_id: str, by: Account) -> dict[str, Any]:
+    response = await client.post(f"{API}/events/{event_id}/cancel", headers=by.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def patch_event(
+    client: httpx.AsyncClient, event_id: str, by: Account, **changes: Any
+) -> dict[str, Any]:
+    response = await client.patch(f"{API}/events/{event_id}", json=changes, headers=by.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

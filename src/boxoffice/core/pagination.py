@@ -94,5 +94,5 @@ def decode_key(
         raise ValidationFailed("cursor", "does not belong to this listing")
     try:
         return tuple(convert(value) for convert, value in zip(converters, key, strict=True))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError, OverflowError):
         raise ValidationFailed("cursor", "does not belong to this listing") from None

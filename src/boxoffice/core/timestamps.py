@@ -57,4 +57,4 @@ def parse_aware_iso(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("timestamp without an offset")
-    return parsed
+    return parsed.astimezone(UTC)  # OverflowError when the UTC instant is out of range

@@ -67,7 +67,9 @@ async def event_filters(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
     free: Annotated[bool | None, Query(description="Only events with a free ticket")] = None,
-    available: Annotated[bool | None, Query(description="Only events with tickets left")] = None,
+    available: Annotated[
+        bool | None, Query(description="true: tickets left; false: sold out")
+    ] = None,
     organization_id: Annotated[uuid.UUID | None, Query()] = None,
     sort: Annotated[EventSort | None, Query()] = None,
 ) -> EventFilters:
@@ -75,7 +77,7 @@ async def event_filters(
         raise ValidationFailed("lon" if lon is None else "lat", "lat and lon go together")
     if radius_km is not None and lat is None:
         raise ValidationFailed("radius_km", "needs lat and lon")
-    for name, text in (("q", q), ("city", city)):
+    for name, text in (("q", q), ("city", city), ("category", category)):
         if text and has_control_characters(text):
             raise ValidationFailed(name, "must not contain control characters")
     parsed = parse_query(q) if q else None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from boxoffice.events.geo import BoundingBox
 from boxoffice.search.documents import SearchDocument
@@ -48,6 +48,14 @@ class SearchBackend(Protocol):
         """Insert or replace these documents."""
         ...
 
+    async def before_bulk_fill(self, session: AsyncSession, letter: Letter) -> None:
+        """The (cleared) copy is about to be filled in bulk: drop what is faster built after."""
+        ...
+
+    async def after_bulk_fill(self, engine: AsyncEngine, letter: Letter) -> None:
+        """Build what ``before_bulk_fill`` dropped, refresh planner statistics."""
+        ...
+
     async def delete(self, session: AsyncSession, letter: Letter, event_id: uuid.UUID) -> None: ...
 
     async def clear(self, session: AsyncSession, letter: Letter) -> None: ...
@@ -69,7 +77,10 @@ class SearchBackend(Protocol):
 
 
 def backend_for(session: AsyncSession) -> SearchBackend:
-    dialect = session.get_bind().dialect.name
+    return backend_named(session.get_bind().dialect.name)
+
+
+def backend_named(dialect: str) -> SearchBackend:
     if dialect == "postgresql":
         from boxoffice.search.postgres import PostgresSearch  # noqa: PLC0415
 

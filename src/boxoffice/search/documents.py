@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.events.models import Event, EventStatus
 from boxoffice.organizations.models import Organization
-from boxoffice.search.text import fold
+from boxoffice.search.text import search_key
 from boxoffice.ticketing.models import TicketType
 
 
@@ -74,13 +74,13 @@ def _document(event: Event, organizer: str, free: bool, sold_out: bool) -> Searc
         ends_at=event.ends_at,
         category=event.category,
         city=event.city,
-        city_key=fold(event.city) if event.city else None,
+        city_key=search_key(event.city) if event.city else None,
         lat=event.lat,
         lon=event.lon,
         free=free,
         sold_out=sold_out,
         title=event.title,
-        title_key=fold(event.title)[:200],
+        title_key=search_key(event.title)[:200],
         labels=" ".join([event.category, *(str(tag) for tag in tags)]),
         place=" ".join(part for part in place if part),
         description=event.description or "",

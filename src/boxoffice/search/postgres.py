@@ -22,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from boxoffice.events.geo import BoundingBox
 from boxoffice.search.backend import TermCandidate
@@ -31,9 +31,21 @@ from boxoffice.search.tables import Letter, pg_events, terms
 from boxoffice.search.text import ParsedQuery
 
 CONFIG = "boxoffice_search"
+# The secondary indexes of a copy (as in migration 0002). A rebuild drops them before it fills
+# the copy and builds them afterwards: one bulk build is many times faster than a million
+# incremental GIN and GiST insertions.
+SECONDARY_INDEXES = {
+    "document": "USING gin (document)",
+    "starts_at": "(starts_at, event_id)",
+    "category": "(category, starts_at, event_id)",
+    "city": "(city_key, starts_at, event_id)",
+    "organization": "(organization_id, starts_at)",
+    "location": "USING gist (point(lon, lat))",
+}
+BULK_MAINTENANCE_WORK_MEM = "256MB"
 # ts_rank_cd weights for D, C, B, A: description, place, labels, title.
 RANK_WEIGHTS = "{0.05,0.2,0.5,1.0}"
-TYPO_SIMILARITY = 0.45
+TYPO_SIMILARITY = 0.4  # "muncih" ~ "munich" scores 0.43; the final ranking re-checks
 
 
 def _config() -> ColumnElement[Any]:
@@ -108,6 +120,28 @@ class PostgresSearch:
                 for doc in docs
             ],
         )
+
+    async def before_bulk_fill(self, session: AsyncSession, letter: Letter) -> None:
+        table = pg_events[letter].name
+        for name in SECONDARY_INDEXES:
+            await session.execute(text(f"DROP INDEX IF EXISTS ix_{table}_{name}"))
+
+    async def after_bulk_fill(self, engine: AsyncEngine, letter: Letter) -> None:
+        # CONCURRENTLY: changes written to the copy meanwhile are not blocked by the build.
+        table = pg_events[letter].name
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
+                text(f"SET maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'")
+            )
+            for name, definition in SECONDARY_INDEXES.items():
+                await autocommit.execute(
+                    text(
+                        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_{table}_{name} "
+                        f"ON {table} {definition}"
+                    )
+                )
+            await autocommit.execute(text(f"ANALYZE {table}"))
 
     async def delete(self, session: AsyncSession, letter: Letter, event_id: uuid.UUID) -> None:
         table = pg_events[letter]

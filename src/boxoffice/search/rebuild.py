@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.engine import Database
 from boxoffice.events.models import Event, EventStatus
-from boxoffice.search.backend import backend_for
+from boxoffice.search.backend import backend_for, backend_named
 from boxoffice.search.documents import load_documents
 from boxoffice.search.state import read_state
 from boxoffice.search.tables import Letter, state
@@ -65,6 +65,8 @@ async def rebuild_index(
         done += len(ids)
         if progress:
             progress(min(done, total), max(total, done))
+    backend = backend_named(database.write_engine.dialect.name)
+    await backend.after_bulk_fill(database.write_engine, target)
     return await _swap(database, target)
 
 
@@ -77,7 +79,9 @@ async def _start(database: Database, *, force: bool) -> Letter:
                 "(if its process died, run `boxoffice search reindex --force`)"
             )
         target: Letter = "b" if index.active == "a" else "a"
-        await backend_for(session).clear(session, target)
+        backend = backend_for(session)
+        await backend.clear(session, target)
+        await backend.before_bulk_fill(session, target)
         await session.execute(
             update(state).where(state.c.id == 1).values(building=target, updated_at=utcnow())
         )

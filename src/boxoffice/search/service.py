@@ -26,7 +26,7 @@ from boxoffice.search.backend import SearchBackend, backend_for
 from boxoffice.search.filters import EventFilters
 from boxoffice.search.state import read_state
 from boxoffice.search.tables import Letter
-from boxoffice.search.text import fold, tolerant_match, words
+from boxoffice.search.text import search_key, tolerant_match, words
 
 SUGGESTIONS = 10
 SUGGEST_CANDIDATES = 50
@@ -63,13 +63,13 @@ def _build(backend: SearchBackend, letter: Letter, filters: EventFilters, now: d
     if filters.category:
         query = query.where(table.c.category == filters.category)
     if filters.city:
-        query = query.where(table.c.city_key == fold(filters.city))
+        query = query.where(table.c.city_key == search_key(filters.city))
     if filters.organization_id:
         query = query.where(table.c.organization_id == filters.organization_id)
     if filters.free is not None:
         query = query.where(table.c.free.is_(filters.free))
-    if filters.available:
-        query = query.where(table.c.sold_out.is_(False))
+    if filters.available is not None:
+        query = query.where(table.c.sold_out.is_(not filters.available))
     distance: ColumnElement[float] | None = None
     if filters.near is not None:
         distance = geo.distance_km(backend.dialect, table.c.lat, table.c.lon, to=filters.near)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     Select,
     Table,
+    bindparam,
     delete,
     func,
     literal_column,
@@ -19,7 +20,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from boxoffice.events.geo import BoundingBox
 from boxoffice.search.backend import TermCandidate
@@ -31,7 +32,7 @@ from boxoffice.search.tables import (
     sqlite_text,
     terms,
 )
-from boxoffice.search.text import ParsedQuery
+from boxoffice.search.text import ParsedQuery, fold
 
 # bm25 weights for title, labels, place, description.
 BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
@@ -70,37 +71,66 @@ class SqliteSearch:
     async def write(
         self, session: AsyncSession, letter: Letter, docs: Sequence[SearchDocument]
     ) -> None:
+        if not docs:
+            return
         table, fts, geo = sqlite_events[letter], sqlite_text[letter], sqlite_geo[letter]
         columns = [column.name for column in table.c if column.name != "doc_id"]
-        for doc in docs:
-            values = {name: getattr(doc, name) for name in columns}
-            statement = insert(table).values(values)
-            upsert = statement.on_conflict_do_update(
+        # A few executemany calls per batch, not a handful of statements per document.
+        statement = insert(table)
+        await session.execute(
+            statement.on_conflict_do_update(
                 index_elements=[table.c.event_id],
                 set_={name: statement.excluded[name] for name in columns if name != "event_id"},
-            ).returning(table.c.doc_id)
-            doc_id = (await session.execute(upsert)).scalar_one()
-            await session.execute(delete(fts).where(fts.c.rowid == doc_id))
-            await session.execute(
-                fts.insert().values(
-                    rowid=doc_id,
-                    title=doc.title,
-                    labels=doc.labels,
-                    place=doc.place,
-                    description=doc.description,
-                )
+            ),
+            [{name: getattr(doc, name) for name in columns} for doc in docs],
+        )
+        by_event = {doc.event_id: doc for doc in docs}
+        doc_ids = {
+            event_id: doc_id
+            for doc_id, event_id in await session.execute(
+                select(table.c.doc_id, table.c.event_id).where(table.c.event_id.in_(by_event))
             )
-            await session.execute(delete(geo).where(geo.c.id == doc_id))
-            if doc.lat is not None and doc.lon is not None:
-                await session.execute(
-                    geo.insert().values(
-                        id=doc_id,
-                        min_lat=doc.lat,
-                        max_lat=doc.lat,
-                        min_lon=doc.lon,
-                        max_lon=doc.lon,
-                    )
-                )
+        }
+        stale = [{"doc_id": doc_id} for doc_id in doc_ids.values()]
+        await session.execute(delete(fts).where(fts.c.rowid == bindparam("doc_id")), stale)
+        await session.execute(delete(geo).where(geo.c.id == bindparam("doc_id")), stale)
+        # Folded like the query words (ß -> ss, ligatures), so both sides agree.
+        await session.execute(
+            fts.insert(),
+            [
+                {
+                    "rowid": doc_id,
+                    "title": fold(by_event[event_id].title),
+                    "labels": fold(by_event[event_id].labels),
+                    "place": fold(by_event[event_id].place),
+                    "description": fold(by_event[event_id].description),
+                }
+                for event_id, doc_id in doc_ids.items()
+            ],
+        )
+        located = [
+            {"id": doc_id, "lat": doc.lat, "lon": doc.lon}
+            for event_id, doc_id in doc_ids.items()
+            if (doc := by_event[event_id]).lat is not None and doc.lon is not None
+        ]
+        if located:
+            await session.execute(
+                geo.insert().values(
+                    id=bindparam("id"),
+                    min_lat=bindparam("lat"),
+                    max_lat=bindparam("lat"),
+                    min_lon=bindparam("lon"),
+                    max_lon=bindparam("lon"),
+                ),
+                located,
+            )
+
+    async def before_bulk_fill(self, session: AsyncSession, letter: Letter) -> None:
+        return None
+
+    async def after_bulk_fill(self, engine: AsyncEngine, letter: Letter) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"ANALYZE {sqlite_events[letter].name}"))
 
     async def delete(self, session: AsyncSession, letter: Letter, event_id: uuid.UUID) -> None:
         table, fts, geo = sqlite_events[letter], sqlite_text[letter], sqlite_geo[letter]
@@ -187,7 +217,7 @@ class SqliteSearch:
                 {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit},
             )
         )
-        if len(prefix) >= 3:
+        if len(prefix) >= 2:  # with the leading space, "% qz%" holds a trigram
             found += list(
                 await session.execute(
                     text(

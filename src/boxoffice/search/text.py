@@ -12,7 +12,141 @@ import unicodedata
 from dataclasses import dataclass
 
 MAX_TERMS = 12
-MAX_TERM_LENGTH = 40
+
+# PostgreSQL's English stop words (tsearch_data/english.stop): dropped from queries on both
+# engines, so that a word like "the" or "or" means the same everywhere (inside a quoted phrase
+# they stay, as position fillers).
+STOP_WORDS = frozenset(
+    {
+        "i",
+        "me",
+        "my",
+        "myself",
+        "we",
+        "our",
+        "ours",
+        "ourselves",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "it",
+        "its",
+        "itself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "this",
+        "that",
+        "these",
+        "those",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "having",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "a",
+        "an",
+        "the",
+        "and",
+        "but",
+        "if",
+        "or",
+        "because",
+        "as",
+        "until",
+        "while",
+        "of",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "against",
+        "between",
+        "into",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "to",
+        "from",
+        "up",
+        "down",
+        "in",
+        "out",
+        "on",
+        "off",
+        "over",
+        "under",
+        "again",
+        "further",
+        "then",
+        "once",
+        "here",
+        "there",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "no",
+        "nor",
+        "not",
+        "only",
+        "own",
+        "same",
+        "so",
+        "than",
+        "too",
+        "very",
+        "s",
+        "t",
+        "can",
+        "will",
+        "just",
+        "don",
+        "should",
+        "now",
+    }
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A quoted phrase (the closing quote may be missing), or a bare token, either possibly negated.
@@ -27,7 +161,13 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return [word[:MAX_TERM_LENGTH] for word in _WORD.findall(fold(text).replace("_", " "))]
+    """The folded words of a text: runs of letters and digits."""
+    return _WORD.findall(fold(text).replace("_", " "))
+
+
+def search_key(text: str) -> str:
+    """What titles and cities are compared by: "St. Louis (MO)" -> "st louis mo"."""
+    return " ".join(words(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +182,8 @@ class ParsedQuery:
         return not self.required and not self.excluded
 
     def websearch(self) -> str:
-        """The query in PostgreSQL's ``websearch_to_tsquery`` syntax, rebuilt from clean words."""
+        """The query in PostgreSQL's ``websearch_to_tsquery`` syntax, rebuilt from clean words.
+        Every term is quoted, so a word such as "or" is never read as an operator."""
         parts = [_websearch_phrase(phrase) for phrase in self.required]
         parts += ["-" + _websearch_phrase(phrase) for phrase in self.excluded]
         return " ".join(parts)
@@ -55,7 +196,7 @@ class ParsedQuery:
 
 
 def _websearch_phrase(phrase: tuple[str, ...]) -> str:
-    return phrase[0] if len(phrase) == 1 else '"' + " ".join(phrase) + '"'
+    return '"' + " ".join(phrase) + '"'
 
 
 def _fts5_phrase(phrase: tuple[str, ...]) -> str:
@@ -71,18 +212,17 @@ def parse_query(text: str) -> ParsedQuery:
             negated, body = match.group(1) == "-", match.group(2)
         else:
             negated, body = match.group(3) == "-", match.group(4)
-        phrase = tuple(words(body))
-        if not phrase:
-            continue
-        if len(required) + len(excluded) >= MAX_TERMS:
-            break
-        if negated:
-            excluded.append(phrase)
-        elif len(phrase) > 1 and match.group(2) is None:
-            # "rock&roll" or "o'neil": an unquoted token that splits into words is several terms.
-            required.extend((word,) for word in phrase)
+        quoted = match.group(2) is not None
+        found = words(body)
+        if quoted and len(found) > 1:
+            phrases = [tuple(found)]
         else:
-            required.append(phrase)
+            # "rock&roll" or "o'neil": an unquoted token that splits into words is several terms.
+            phrases = [(word,) for word in found if word not in STOP_WORDS]
+        for phrase in phrases:
+            if len(required) + len(excluded) >= MAX_TERMS:
+                break
+            (excluded if negated else required).append(phrase)
     return ParsedQuery(tuple(dict.fromkeys(required)), tuple(dict.fromkeys(excluded)))
 
 
