@@ -88,26 +88,145 @@ def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     settings = _settings()
     upgrade(settings.database_url, revision)
     typer.echo(f"database migrated to {revision}", err=True)
+    if revision == "head":
+        _run_search_rebuild(settings, only_if_required=True, force=False)
+
+
+search_app = typer.Typer(help="The search index.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+
+
+def _run_search_rebuild(settings: Settings, *, only_if_required: bool, force: bool) -> None:
+    from boxoffice.core.progress import progress_bar  # noqa: PLC0415
+    from boxoffice.db.engine import create_database  # noqa: PLC0415
+    from boxoffice.search.rebuild import (  # noqa: PLC0415
+        RebuildInProgress,
+        rebuild_if_required,
+        rebuild_index,
+    )
+
+    async def run() -> int | None:
+        database = create_database(settings)
+        try:
+            with progress_bar("indexing events") as progress:
+                if only_if_required:
+                    ran = await rebuild_if_required(database, progress=progress)
+                    indexed = -1 if ran else None
+                else:
+                    indexed = await rebuild_index(database, progress=progress, force=force)
+        finally:
+            await database.dispose()
+        if indexed is not None:
+            await _forget_cached_listings(settings)
+        return indexed
+
+    try:
+        indexed = asyncio.run(run())
+    except RebuildInProgress as exc:
+        typer.echo(f"search reindex: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if indexed is not None and indexed >= 0:
+        typer.echo(f"search index rebuilt: {indexed} events", err=True)
+    elif indexed is not None:
+        typer.echo("search index built", err=True)
+
+
+async def _forget_cached_listings(settings: Settings) -> None:
+    """Cached listings were computed from the old copy; processes' in-memory caches expire by
+    their TTL, the shared Redis cache is invalidated now."""
+    if not (settings.redis_url and settings.cache_enabled):
+        return
+    from redis.asyncio import Redis  # noqa: PLC0415
+
+    from boxoffice.core.cache import RedisCache  # noqa: PLC0415
+    from boxoffice.events.caching import CATALOG  # noqa: PLC0415
+
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await RedisCache(redis).bump(CATALOG)
+    finally:
+        await redis.aclose()
+
+
+@search_app.command("reindex")
+def search_reindex(
+    force: Annotated[
+        bool, typer.Option("--force", help="Take over a rebuild whose process died")
+    ] = False,
+) -> None:
+    """Rebuild the search index into its spare copy, then switch to it. Searches keep
+    answering from the current copy meanwhile, and changes made during the rebuild reach both."""
+    settings = _settings()
+    _check_migrated(settings)
+    _run_search_rebuild(settings, only_if_required=False, force=force)
+
+
+DEMO_EVENTS = 240
+MAX_DEMO_EVENTS = 100_000
 
 
 @app.command()
 def seed(
-    demo: Annotated[bool, typer.Option("--demo", help="Load the demo organizations and events")],
-    if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Only when the database has no events yet")
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the demo organizations and events")
     ] = False,
-    events: Annotated[int, typer.Option(min=1, max=100_000, help="Demo events to create")] = 240,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only when the database has no events yet (--demo)")
+    ] = False,
+    events: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Events to create: demo events (default {DEMO_EVENTS}, at most "
+            f"{MAX_DEMO_EVENTS:,}) with --demo, synthetic events in bulk without it",
+        ),
+    ] = None,
+    random_seed: Annotated[
+        int, typer.Option("--seed", help="Random seed of the bulk events")
+    ] = 2026,
 ) -> None:
-    """Load demo data (safe to run twice: existing demo organizations are left alone)."""
+    """Load demo data (safe to run twice: existing demo organizations are left alone), or with
+    --events N alone, N synthetic published events in cities worldwide (fast bulk load)."""
+    if not demo:
+        if events is None:
+            typer.echo("nothing to do: pass --demo, or --events N for bulk events", err=True)
+            raise typer.Exit(2)
+        if if_empty:
+            raise typer.BadParameter("only works with --demo", param_hint="--if-empty")
+        _seed_bulk(events, random_seed)
+        return
     from boxoffice.seeding.demo import seed_demo  # noqa: PLC0415
 
-    if not demo:
-        typer.echo("nothing to do: pass --demo", err=True)
-        raise typer.Exit(2)
+    if events is not None and events > MAX_DEMO_EVENTS:
+        raise typer.BadParameter(f"at most {MAX_DEMO_EVENTS} with --demo", param_hint="--events")
     settings = _settings()
     _check_migrated(settings)
-    created = asyncio.run(seed_demo(settings, event_count=events, only_if_empty=if_empty))
+    created = asyncio.run(
+        seed_demo(settings, event_count=events or DEMO_EVENTS, only_if_empty=if_empty)
+    )
     typer.echo(f"demo data: {created} events created", err=True)
+
+
+def _seed_bulk(events: int, random_seed: int) -> None:
+    from time import perf_counter  # noqa: PLC0415
+
+    from boxoffice.search.rebuild import RebuildInProgress  # noqa: PLC0415
+    from boxoffice.seeding.bulk import seed_bulk  # noqa: PLC0415
+
+    settings = _settings()
+    _check_migrated(settings)
+    started = perf_counter()
+    try:
+        created = asyncio.run(seed_bulk(settings, event_count=events, seed=random_seed))
+    except RebuildInProgress as exc:
+        typer.echo(f"events loaded, but the search index was not rebuilt: {exc}", err=True)
+        raise typer.Exit(1) from None
+    elapsed = perf_counter() - started
+    typer.echo(
+        f"bulk data: {created} events created in {elapsed:.1f} s "
+        f"({created / elapsed:,.0f} events/s)",
+        err=True,
+    )
 
 
 @app.command()
