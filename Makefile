@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-postgres lint fmt migrate seed bench lock clean
+.PHONY: help run test test-postgres lint fmt migrate seed bench bench-search lock clean
 
 help:
 	@echo "make run      start Boxoffice on http://$${BOXOFFICE_HOST:-127.0.0.1}:$${BOXOFFICE_PORT:-8000} (SQLite under var/, demo data on first start)"
@@ -13,6 +13,7 @@ help:
 	@echo "make fmt      format the code"
 	@echo "make migrate  bring the database schema up to date"
 	@echo "make bench    load benchmarks (see docs/benchmarks.md)"
+	@echo "make bench-search  search latency at 1,000,000 events (see docs/benchmarks.md)"
 	@echo "make lock     re-resolve requirements/*.lock from pyproject.toml"
 
 $(BIN)/python:
@@ -61,6 +62,9 @@ seed: $(VENV)/.installed-base
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-search: $(VENV)/.installed-dev
+	$(BIN)/python bench/search.py --explain docs/search-plans.md $(BENCH_ARGS)
 
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv

@@ -173,14 +173,18 @@ async def facets(
     def counted(search: _Search) -> Select[Any]:
         return search.query.with_only_columns(func.count()).order_by(None)
 
-    total = await session.scalar(counted(_build(backend, letter, filters, now)))
-
     by_category = _build(backend, letter, filters.without("category"), now).query
-    categories = await session.execute(
-        by_category.with_only_columns(table.c.category, func.count().label("n"))
-        .group_by(table.c.category)
-        .order_by(func.count().desc(), table.c.category)
+    categories = list(
+        await session.execute(
+            by_category.with_only_columns(table.c.category, func.count().label("n"))
+            .group_by(table.c.category)
+            .order_by(func.count().desc(), table.c.category)
+        )
     )
+    if filters.category is None:  # the category facet already counted the whole listing
+        total = sum(count for _, count in categories)
+    else:
+        total = await session.scalar(counted(_build(backend, letter, filters, now)))
     by_city = _build(backend, letter, filters.without("city"), now).query
     cities = await session.execute(
         by_city.with_only_columns(table.c.city_key, func.min(table.c.city), func.count())
