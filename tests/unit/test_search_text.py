@@ -14,6 +14,7 @@ from boxoffice.search.text import (
     MAX_TERMS,
     fold,
     parse_query,
+    swaps_and_deletions,
     tolerant_match,
     within_one_edit,
 )
@@ -345,3 +346,15 @@ class TestDateBuckets:
     )
     def test_this_month_ends_at_the_next_first(self, now: datetime, month_end: datetime) -> None:
         assert buckets(now)["this_month"][1] == month_end
+
+
+class TestSwapsAndDeletions:
+    def test_a_swap_of_neighbours_or_a_missing_letter(self) -> None:
+        variants = swaps_and_deletions("brelin")
+        assert "berlin" in variants  # the swap that trigram similarity scores 0.29
+        assert "brlin" in variants
+        assert "brelin" not in variants
+
+    def test_every_variant_is_one_edit_away(self) -> None:
+        for variant in swaps_and_deletions("munich"):
+            assert within_one_edit("munich", variant)

@@ -13,10 +13,12 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     delete,
     func,
     literal,
     literal_column,
+    or_,
     select,
     text,
     update,
@@ -28,7 +30,7 @@ from boxoffice.events.geo import BoundingBox
 from boxoffice.search.backend import TermCandidate
 from boxoffice.search.documents import SearchDocument
 from boxoffice.search.tables import Letter, pg_events, terms
-from boxoffice.search.text import ParsedQuery
+from boxoffice.search.text import ParsedQuery, swaps_and_deletions
 
 CONFIG = "boxoffice_search"
 # The secondary indexes of a copy (as in migration 0002). A rebuild drops them before it fills
@@ -55,6 +57,11 @@ def _config() -> ColumnElement[Any]:
 def _weighted(value: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
     # An untyped literal, so PostgreSQL reads it as the "char" that setweight takes.
     return func.setweight(func.to_tsvector(_config(), value), literal_column(f"'{weight}'"))
+
+
+# Among equally good candidates, the few categories and cities before the many titles, so a
+# city is never crowded out of the candidate list by titles that contain its name.
+KIND_PRIORITY = case((terms.c.kind == "category", 0), (terms.c.kind == "city", 1), else_=2)
 
 
 class PostgresSearch:
@@ -191,7 +198,7 @@ class PostgresSearch:
             await session.execute(
                 select(terms.c.kind, terms.c.key, terms.c.label, terms.c.events)
                 .where(starts | word_starts)
-                .order_by(starts.desc(), terms.c.events.desc())
+                .order_by(starts.desc(), KIND_PRIORITY, terms.c.events.desc())
                 .limit(limit)
             )
         )
@@ -204,7 +211,21 @@ class PostgresSearch:
                 await session.execute(
                     select(terms.c.kind, terms.c.key, terms.c.label, terms.c.events)
                     .where(literal(prefix).op("<%")(terms.c.key))
-                    .order_by(similarity.desc(), terms.c.events.desc())
+                    .order_by(similarity.desc(), KIND_PRIORITY, terms.c.events.desc())
+                    .limit(limit)
+                )
+            )
+            variants = swaps_and_deletions(prefix)
+            found += list(
+                await session.execute(
+                    select(terms.c.kind, terms.c.key, terms.c.label, terms.c.events)
+                    .where(
+                        or_(
+                            *[terms.c.key.like(f"{variant}%") for variant in variants],
+                            *[terms.c.key.like(f"% {variant}%") for variant in variants],
+                        )
+                    )
+                    .order_by(KIND_PRIORITY, terms.c.events.desc())
                     .limit(limit)
                 )
             )

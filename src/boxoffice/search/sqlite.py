@@ -37,6 +37,9 @@ from boxoffice.search.text import ParsedQuery, fold
 # bm25 weights for title, labels, place, description.
 BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 TYPO_CANDIDATES = 300
+# Among equally good candidates, the few categories and cities before the many titles, so a
+# city is never crowded out of the candidate list by titles that contain its name.
+KIND_PRIORITY = "CASE t.kind WHEN 'category' THEN 0 WHEN 'city' THEN 1 ELSE 2 END"
 
 
 class SqliteSearch:
@@ -212,7 +215,7 @@ class SqliteSearch:
             await session.execute(
                 text(
                     f"SELECT {columns} FROM search_terms t WHERE t.key >= :low AND t.key < :high "
-                    "ORDER BY t.events DESC LIMIT :limit"
+                    f"ORDER BY {KIND_PRIORITY}, t.events DESC LIMIT :limit"
                 ),
                 {"low": prefix, "high": prefix + "\U0010ffff", "limit": limit},
             )
@@ -223,7 +226,8 @@ class SqliteSearch:
                     text(
                         f"SELECT {columns} FROM search_terms_trigrams g "
                         "JOIN search_terms t ON t.rowid = g.rowid "
-                        "WHERE g.key LIKE :pattern ORDER BY t.events DESC LIMIT :limit"
+                        "WHERE g.key LIKE :pattern "
+                        f"ORDER BY {KIND_PRIORITY}, t.events DESC LIMIT :limit"
                     ),
                     {"pattern": f"% {prefix}%", "limit": limit},
                 )
@@ -237,7 +241,7 @@ class SqliteSearch:
                         f"SELECT {columns} FROM search_terms_trigrams g "
                         "JOIN search_terms t ON t.rowid = g.rowid "
                         "WHERE search_terms_trigrams MATCH :expression "
-                        "ORDER BY g.rank LIMIT :limit"
+                        f"ORDER BY {KIND_PRIORITY}, g.rank LIMIT :limit"
                     ),
                     {"expression": expression, "limit": TYPO_CANDIDATES},
                 )

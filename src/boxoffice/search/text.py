@@ -246,6 +246,14 @@ def within_one_edit(a: str, b: str) -> bool:
     return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
+def swaps_and_deletions(word: str) -> set[str]:
+    """The words one swap of neighbours or one deleted letter away ("brelin" -> "berlin"): the
+    typos that trigram similarity scores too low to find."""
+    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    deletions = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    return (swaps | deletions) - {word}
+
+
 def tolerant_match(prefix: str, key: str) -> int | None:
     """How well a typed prefix matches a folded key: 0 the key starts with it, 1 a later word
     of the key starts with it, 2 a word (or a word's start) is one typo away; None no match."""
