@@ -25,6 +25,7 @@ from tests.helpers import (
     publish,
     published_event,
     register,
+    walk_listing,
 )
 
 BERLIN = (52.5200, 13.4050)
@@ -596,7 +597,7 @@ class TestListingFilters:
             await published_event(client, org_id, organizer, venue=venue_at("V", "Berlin", *p))
             for p in reversed(places)
         ]
-        seen = await walk(
+        seen = await walk_listing(
             client, organization_id=org_id, lat=BERLIN[0], lon=BERLIN[1], sort="distance", limit=2
         )
         assert seen == [event["id"] for event in reversed(created)]
@@ -623,25 +624,6 @@ class TestListingFilters:
         assert_problem(response, 422, "fields")
 
 
-async def walk(client: httpx.AsyncClient, **params: Any) -> list[str]:
-    """Every id of a listing, following ``next_cursor`` to the end."""
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(50):
-        query = dict(params)
-        if cursor:
-            query["cursor"] = cursor
-        response = await client.get(f"{API}/events", params=query)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert len(body["data"]) <= int(params.get("limit", 20))
-        seen.extend(item["id"] for item in body["data"])
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return seen
-    raise AssertionError("the cursor walk does not end")
-
-
 class TestListingPagination:
     async def test_limit_and_cursor_walk_every_page_once(
         self, client: httpx.AsyncClient, organizer: Account, org_id: str
@@ -653,7 +635,7 @@ class TestListingPagination:
         first = await client.get(f"{API}/events", params={"organization_id": org_id, "limit": 2})
         assert len(first.json()["data"]) == 2
         assert first.json()["next_cursor"]
-        seen = await walk(client, organization_id=org_id, limit=2)
+        seen = await walk_listing(client, organization_id=org_id, limit=2)
         assert seen == [event["id"] for event in created]
 
     async def test_last_page_has_no_cursor(
@@ -679,7 +661,7 @@ class TestListingPagination:
             )
             for d in (5, 15)
         ]
-        seen = await walk(client, q=word, organization_id=org_id, limit=1)
+        seen = await walk_listing(client, q=word, organization_id=org_id, limit=1)
         # Title matches first, then the rest; each group by start time.
         assert seen == [
             in_title[1]["id"],
@@ -697,7 +679,7 @@ class TestListingPagination:
             for _ in range(5)
         }
         lat, lon = BERLIN
-        seen = await walk(
+        seen = await walk_listing(
             client, organization_id=org_id, lat=lat, lon=lon, sort="distance", limit=2
         )
         assert len(seen) == len(set(seen)) == 5

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from boxoffice.config import Settings
 from boxoffice.core.access import public
-from boxoffice.core.cache import read_through
+from boxoffice.core.cache import Cache, read_through
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.http import PRIVATE_NO_CACHE, conditional_json, public_cache
 from boxoffice.core.ids import parse_id
@@ -42,6 +44,28 @@ from boxoffice.search.schemas import Facets, Suggestion
 from boxoffice.ticketing.service import summaries
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"])
+
+
+async def _catalog_response(
+    request: Request,
+    cache: Cache,
+    settings: Settings,
+    *,
+    key: str,
+    compute: Callable[[], Awaitable[bytes]],
+) -> Response:
+    """A public catalogue answer (listing, facets, suggestions) through the response cache."""
+    body = await read_through(
+        cache,
+        topic=CATALOG,
+        key=key,
+        ttl_seconds=settings.listing_cache_ttl_seconds,
+        compute=compute,
+    )
+    assert body is not None
+    return conditional_json(
+        request, body, cache_control=public_cache(settings.public_cache_max_age)
+    )
 
 
 async def _event_read(session: AsyncSession, event: Event) -> EventRead:
@@ -99,16 +123,12 @@ async def list_events(
     settings: AppSettings,
     cache: PublicCache,
 ) -> Response:
-    body = await read_through(
+    return await _catalog_response(
+        request,
         cache,
-        topic=CATALOG,
+        settings,
         key=listing_cache_key(request.query_params.multi_items()),
-        ttl_seconds=settings.listing_cache_ttl_seconds,
         compute=lambda: render_listing(session, query, now=utcnow()),
-    )
-    assert body is not None
-    return conditional_json(
-        request, body, cache_control=public_cache(settings.public_cache_max_age)
     )
 
 
@@ -131,16 +151,8 @@ async def suggest_events(
     async def compute() -> bytes:
         return dumps({"data": await search.suggest(session, q), "next_cursor": None})
 
-    body = await read_through(
-        cache,
-        topic=CATALOG,
-        key=suggest_cache_key(q),
-        ttl_seconds=settings.listing_cache_ttl_seconds,
-        compute=compute,
-    )
-    assert body is not None
-    return conditional_json(
-        request, body, cache_control=public_cache(settings.public_cache_max_age)
+    return await _catalog_response(
+        request, cache, settings, key=suggest_cache_key(q), compute=compute
     )
 
 
@@ -165,16 +177,12 @@ async def event_facets(
     async def compute() -> bytes:
         return dumps(await search.facets(session, filters=filters, now=utcnow(), zone=zone))
 
-    body = await read_through(
+    return await _catalog_response(
+        request,
         cache,
-        topic=CATALOG,
+        settings,
         key=facets_cache_key(request.query_params.multi_items()),
-        ttl_seconds=settings.listing_cache_ttl_seconds,
         compute=compute,
-    )
-    assert body is not None
-    return conditional_json(
-        request, body, cache_control=public_cache(settings.public_cache_max_age)
     )
 
 

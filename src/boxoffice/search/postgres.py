@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from boxoffice.events.geo import BoundingBox
 from boxoffice.search.backend import TermCandidate
 from boxoffice.search.documents import SearchDocument
-from boxoffice.search.tables import Letter, pg_events, terms
+from boxoffice.search.tables import Letter, pg_events, terms, vocabulary_from
 from boxoffice.search.text import ParsedQuery, swaps_and_deletions
 
 CONFIG = "boxoffice_search"
@@ -176,17 +176,7 @@ class PostgresSearch:
     async def rebuild_terms(self, session: AsyncSession, letter: Letter) -> None:
         source = pg_events[letter].name
         await session.execute(delete(terms))
-        await session.execute(
-            text(
-                "INSERT INTO search_terms (kind, key, label, events) "
-                f"SELECT 'title', title_key, min(title), count(*) FROM {source} GROUP BY title_key "
-                "UNION ALL "
-                f"SELECT 'city', city_key, min(city), count(*) FROM {source} "
-                "WHERE city_key IS NOT NULL GROUP BY city_key "
-                "UNION ALL "
-                f"SELECT 'category', category, category, count(*) FROM {source} GROUP BY category"
-            )
-        )
+        await session.execute(text(vocabulary_from(source)))
 
     async def term_candidates(
         self, session: AsyncSession, prefix: str, *, typos: bool, limit: int

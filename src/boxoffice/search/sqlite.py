@@ -31,6 +31,7 @@ from boxoffice.search.tables import (
     sqlite_geo,
     sqlite_text,
     terms,
+    vocabulary_from,
 )
 from boxoffice.search.text import ParsedQuery, fold
 
@@ -190,17 +191,7 @@ class SqliteSearch:
         source = sqlite_events[letter].name
         await session.execute(text("DELETE FROM search_terms_trigrams"))
         await session.execute(delete(terms))
-        await session.execute(
-            text(
-                "INSERT INTO search_terms (kind, key, label, events) "
-                f"SELECT 'title', title_key, min(title), count(*) FROM {source} GROUP BY title_key "
-                "UNION ALL "
-                f"SELECT 'city', city_key, min(city), count(*) FROM {source} "
-                "WHERE city_key IS NOT NULL GROUP BY city_key "
-                "UNION ALL "
-                f"SELECT 'category', category, category, count(*) FROM {source} GROUP BY category"
-            )
-        )
+        await session.execute(text(vocabulary_from(source)))
         await session.execute(
             text(
                 "INSERT INTO search_terms_trigrams (rowid, key) SELECT rowid, key FROM search_terms"

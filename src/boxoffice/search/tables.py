@@ -122,3 +122,17 @@ sqlite_term_trigrams = Table(
     Column("rowid", Integer, primary_key=True),
     Column("key", String),
 )
+
+
+def vocabulary_from(source: str) -> str:
+    """INSERT … SELECT of the whole vocabulary computed from one copy (same SQL on both
+    engines; ``source`` is one of the table names above, never user input)."""
+    return (
+        "INSERT INTO search_terms (kind, key, label, events) "
+        f"SELECT 'title', title_key, min(title), count(*) FROM {source} GROUP BY title_key "
+        "UNION ALL "
+        f"SELECT 'city', city_key, min(city), count(*) FROM {source} "
+        "WHERE city_key IS NOT NULL GROUP BY city_key "
+        "UNION ALL "
+        f"SELECT 'category', category, category, count(*) FROM {source} GROUP BY category"
+    )
