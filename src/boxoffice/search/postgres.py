@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from boxoffice.events.geo import BoundingBox
 from boxoffice.search.backend import TermCandidate
 from boxoffice.search.documents import SearchDocument
-from boxoffice.search.tables import Letter, pg_events, terms, vocabulary_from
+from boxoffice.search.tables import KIND_ORDER, Letter, pg_events, terms, vocabulary_from
 from boxoffice.search.text import ParsedQuery, swaps_and_deletions
 
 CONFIG = "boxoffice_search"
@@ -59,9 +59,9 @@ def _weighted(value: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
     return func.setweight(func.to_tsvector(_config(), value), literal_column(f"'{weight}'"))
 
 
-# Among equally good candidates, the few categories and cities before the many titles, so a
-# city is never crowded out of the candidate list by titles that contain its name.
-KIND_PRIORITY = case((terms.c.kind == "category", 0), (terms.c.kind == "city", 1), else_=2)
+KIND_PRIORITY = case(
+    *[(terms.c.kind == kind, rank) for kind, rank in KIND_ORDER.items()], else_=len(KIND_ORDER)
+)
 
 
 class PostgresSearch:

@@ -25,7 +25,7 @@ from boxoffice.events import geo
 from boxoffice.search.backend import SearchBackend, backend_for
 from boxoffice.search.filters import EventFilters
 from boxoffice.search.state import read_state
-from boxoffice.search.tables import Letter
+from boxoffice.search.tables import KIND_ORDER, Letter
 from boxoffice.search.text import search_key, tolerant_match, words
 
 SUGGESTIONS = 10
@@ -33,7 +33,6 @@ SUGGEST_CANDIDATES = 50
 MIN_SUGGEST_LENGTH = 2
 TYPO_MIN_LENGTH = 4
 CITY_FACETS = 20
-KIND_ORDER = {"category": 0, "city": 1, "title": 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from boxoffice.events.geo import BoundingBox
 from boxoffice.search.backend import TermCandidate
 from boxoffice.search.documents import SearchDocument
 from boxoffice.search.tables import (
+    KIND_ORDER,
     Letter,
     sqlite_events,
     sqlite_geo,
@@ -38,9 +39,11 @@ from boxoffice.search.text import ParsedQuery, fold
 # bm25 weights for title, labels, place, description.
 BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 TYPO_CANDIDATES = 300
-# Among equally good candidates, the few categories and cities before the many titles, so a
-# city is never crowded out of the candidate list by titles that contain its name.
-KIND_PRIORITY = "CASE t.kind WHEN 'category' THEN 0 WHEN 'city' THEN 1 ELSE 2 END"
+KIND_PRIORITY = (
+    "CASE t.kind "
+    + " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in KIND_ORDER.items())
+    + f" ELSE {len(KIND_ORDER)} END"
+)
 
 
 class SqliteSearch:

@@ -28,6 +28,10 @@ PREFIX = "search_"
 
 metadata = MetaData()
 
+# Suggestions: among equally good matches, the few categories and cities before the many
+# titles, so a city is never crowded out by titles that contain its name.
+KIND_ORDER = {"category": 0, "city": 1, "title": 2}
+
 state = Table(
     "search_state",
     metadata,
