@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -29,7 +30,13 @@ from boxoffice.observability.health import router as health_router
 from boxoffice.observability.logging import configure_logging
 from boxoffice.observability.middleware import RequestContextMiddleware
 from boxoffice.organizations.routes import router as organizations_router
+from boxoffice.payments.registry import PaymentProviders
+from boxoffice.payments.routes import router as payments_router
+from boxoffice.ticketing.order_routes import router as orders_router
+from boxoffice.ticketing.promo_routes import router as promo_router
 from boxoffice.ticketing.routes import router as ticketing_router
+from boxoffice.ticketing.sweep import sweeper
+from boxoffice.ticketing.waitlist_routes import router as waitlist_router
 
 
 def _cache(settings: Settings, redis: Redis | None) -> Cache:
@@ -54,8 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 rate_limiter=RateLimiter(settings),
                 redis=redis,
                 cache=_cache(settings, redis),
+                payments=PaymentProviders(settings),
             )
-            yield
+            async with sweeper(
+                database,
+                app.state.resources.cache,
+                interval=settings.hold_sweep_interval_seconds,
+                offer_for=timedelta(seconds=settings.waitlist_offer_seconds),
+            ):
+                yield
         finally:
             if redis is not None:
                 await redis.aclose()
@@ -74,7 +88,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     add_routes(
-        app, accounts_router, organizations_router, events_router, ticketing_router, health_router
+        app,
+        accounts_router,
+        organizations_router,
+        events_router,
+        ticketing_router,
+        orders_router,
+        promo_router,
+        waitlist_router,
+        payments_router,
+        health_router,
     )
     document_routes(app)
     install_docs(app)

@@ -22,6 +22,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class PaymentProviderName(StrEnum):
+    TEST = "test"
+    STRIPE = "stripe"
+
+
 class ConfigurationError(Exception):
     """Raised with one line that names the offending ``BOXOFFICE_`` variable."""
 
@@ -69,6 +74,17 @@ class Settings(BaseSettings):
     rate_limit_refresh: str = "60/minute"
     rate_limit_enabled: bool = True
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Ticketing
+    order_hold_seconds: int = Field(default=600, ge=10, le=86_400)
+    waitlist_offer_seconds: int = Field(default=1800, ge=10, le=7 * 86_400)
+    hold_sweep_interval_seconds: float = Field(default=15, ge=0)
+    payment_provider: PaymentProviderName = PaymentProviderName.TEST
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    # Test-only negative control: takes seats and promo uses read-then-write instead of with
+    # one conditional UPDATE, so the concurrency tests can prove they detect an oversell.
+    unsafe_inventory_for_tests: bool = False
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -114,7 +130,16 @@ class Settings(BaseSettings):
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'boxoffice.db'}"
+        if self.payment_provider is PaymentProviderName.STRIPE and not (
+            self.stripe_secret_key and self.stripe_webhook_secret
+        ):
+            raise ValueError(
+                "BOXOFFICE_STRIPE_SECRET_KEY and BOXOFFICE_STRIPE_WEBHOOK_SECRET are required "
+                "when BOXOFFICE_PAYMENT_PROVIDER=stripe"
+            )
         if self.env is Environment.PRODUCTION:
+            if self.unsafe_inventory_for_tests:
+                raise ValueError("BOXOFFICE_UNSAFE_INVENTORY_FOR_TESTS: never in production")
             if len(self.secret_key) < 32:
                 raise ValueError(
                     "BOXOFFICE_SECRET_KEY: required in production, at least 32 characters"

@@ -60,6 +60,13 @@ async def require_user(
     return user
 
 
+@access_policy("authenticated")
+async def signed_in(claims: Annotated[AccessClaims, Depends(require_claims)]) -> AccessClaims:
+    """Any signed-in caller, known by the token alone (no database read)."""
+    return claims
+
+
 Claims = Annotated[AccessClaims, Depends(require_claims)]
+SignedIn = Annotated[AccessClaims, Depends(signed_in)]
 OptionalClaims = Annotated[AccessClaims | None, Depends(optional_claims)]
 CurrentUser = Annotated[User, Depends(require_user)]

@@ -97,3 +97,14 @@ class ServiceUnavailable(Problem):
     status = 503
     slug = "service-unavailable"
     title = "Service unavailable"
+
+
+class IdempotentReplay(Exception):
+    """Raised before a route runs when its Idempotency-Key already has a stored response:
+    answer with that response (core/idempotency.py)."""
+
+    def __init__(self, status_code: int, media_type: str, body: bytes) -> None:
+        super().__init__(status_code)
+        self.status_code = status_code
+        self.media_type = media_type
+        self.body = body

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from boxoffice.core.errors import (
     PROBLEM_BASE_URI,
+    IdempotentReplay,
     PayloadTooLarge,
     Problem,
     TooManyRequests,
@@ -117,7 +118,18 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     return ProblemResponse(document, status_code=500)
 
 
+async def handle_replay(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IdempotentReplay)
+    return Response(
+        exc.body,
+        status_code=exc.status_code,
+        media_type=exc.media_type,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(IdempotentReplay, handle_replay)
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(HTTPException, handle_http_exception)

@@ -12,6 +12,7 @@ from boxoffice.config import Settings
 from boxoffice.core.cache import Cache
 from boxoffice.core.ratelimit import RateLimiter
 from boxoffice.db.engine import Database
+from boxoffice.payments.registry import PaymentProviders
 
 
 @dataclass(slots=True)
@@ -21,6 +22,7 @@ class AppResources:
     rate_limiter: RateLimiter
     redis: Redis | None
     cache: Cache
+    payments: PaymentProviders
 
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
@@ -47,3 +49,10 @@ async def get_cache(request: Request) -> Cache:
 Resources = Annotated[AppResources, Depends(get_resources)]
 PublicCache = Annotated[Cache, Depends(get_cache)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def get_payments(request: Request) -> PaymentProviders:
+    return resources_of(request).payments
+
+
+Payments = Annotated[PaymentProviders, Depends(get_payments)]

@@ -1,9 +1,33 @@
 """Imports every domain's models so the metadata is complete (for Alembic and create_all)."""
 
 from boxoffice.accounts.models import RefreshToken, User
+from boxoffice.core.idempotency_models import IdempotencyRecord
 from boxoffice.db.base import Base
 from boxoffice.events.models import Event
 from boxoffice.organizations.models import Membership, Organization
-from boxoffice.ticketing.models import TicketType
+from boxoffice.payments.models import ProviderEvent
+from boxoffice.ticketing.models import (
+    Order,
+    OrderItem,
+    PromoCode,
+    Ticket,
+    TicketType,
+    WaitlistEntry,
+)
 
-__all__ = ["Base", "Event", "Membership", "Organization", "RefreshToken", "TicketType", "User"]
+__all__ = [
+    "Base",
+    "Event",
+    "IdempotencyRecord",
+    "Membership",
+    "Order",
+    "OrderItem",
+    "Organization",
+    "PromoCode",
+    "ProviderEvent",
+    "RefreshToken",
+    "Ticket",
+    "TicketType",
+    "User",
+    "WaitlistEntry",
+]

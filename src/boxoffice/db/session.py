@@ -31,8 +31,15 @@ def record_change(session: AsyncSession, *topics: str) -> None:
     changes.update(topics)
 
 
-async def _after_commit(request: Request, session: AsyncSession) -> None:
+def take_changes(session: AsyncSession) -> set[str]:
+    """The topics recorded so far (and forget them): for work outside a request, which bumps
+    them itself after its commit."""
     topics: set[str] = session.info.pop(_CHANGES, set())
+    return topics
+
+
+async def _after_commit(request: Request, session: AsyncSession) -> None:
+    topics = take_changes(session)
     if topics:
         try:
             await request.app.state.resources.cache.bump(*sorted(topics))

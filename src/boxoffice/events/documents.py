@@ -39,6 +39,7 @@ def event_document(
         "status": event.status.value,
         "venue": venue_document(event),
         "online_url": event.online_url,
+        "capacity": event.capacity,
         "min_price_amount": summary.min_price_amount,
         "currency": summary.currency,
         "available": summary.available,

@@ -14,3 +14,8 @@ class EventCancelled(Conflict):
 class EventHasNoTicketTypes(Conflict):
     slug = "event-has-no-ticket-types"
     title = "An event needs at least one ticket type before it can be published"
+
+
+class CapacityBelowCommitted(Conflict):
+    slug = "capacity-below-committed"
+    title = "Capacity cannot drop below the seats already sold or held"

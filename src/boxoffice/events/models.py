@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, func
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boxoffice.db.base import Base, IdMixin, TimestampMixin
@@ -25,6 +25,9 @@ class Event(IdMixin, TimestampMixin, Base):
         Index("ix_events_status_starts_at_id", "status", "starts_at", "id"),
         Index("ix_events_organization_id_starts_at", "organization_id", "starts_at"),
         Index("ix_events_lat_lon", "lat", "lon"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("sold >= 0 AND held >= 0", name="counters_not_negative"),
+        CheckConstraint("capacity IS NULL OR sold + held <= capacity", name="no_oversell"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -55,6 +58,12 @@ class Event(IdMixin, TimestampMixin, Base):
     online_url: Mapped[str | None] = mapped_column(String(2048))
     published_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # Seats shared by all ticket types (a venue holds 500 whatever the mix); None: only the
+    # ticket types' own quantities limit sales. ``sold``/``held`` count seats across all ticket
+    # types and change only through conditional UPDATEs, like the ticket types' counters.
+    capacity: Mapped[int | None]
+    sold: Mapped[int] = mapped_column(default=0, server_default="0")
+    held: Mapped[int] = mapped_column(default=0, server_default="0")
     # Bumped on every change; part of cache keys and ETags.
     version: Mapped[int] = mapped_column(default=1)
 

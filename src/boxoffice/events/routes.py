@@ -19,7 +19,7 @@ from boxoffice.core.json import JSONBytesResponse, dumps
 from boxoffice.core.pagination import Page, PageOf, decode_key, encode_key, page_envelope
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.schemas import has_control_characters
-from boxoffice.core.state import AppSettings, PublicCache
+from boxoffice.core.state import AppSettings, Payments, PublicCache
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import ReadSession, WriteSession
 from boxoffice.events import service
@@ -41,6 +41,7 @@ from boxoffice.events.schemas import EventCreate, EventRead, EventUpdate, parse_
 from boxoffice.organizations.access import OrgAdmin, OrgStaff
 from boxoffice.search import service as search
 from boxoffice.search.schemas import Facets, Suggestion
+from boxoffice.ticketing.orders import cancel_open_orders
 from boxoffice.ticketing.service import summaries
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"])
@@ -248,9 +249,16 @@ async def publish_event(access: EventAdmin, session: WriteSession) -> EventRead:
     return await _event_read(session, event)
 
 
-@router.post("/events/{event_id}/cancel", summary="Cancel an event (admin+)")
-async def cancel_event(access: EventAdmin, session: WriteSession) -> EventRead:
-    event = await service.cancel_event(session, event=access.event, now=utcnow())
+@router.post(
+    "/events/{event_id}/cancel",
+    summary="Cancel an event (admin+): every open order is cancelled and refunded",
+)
+async def cancel_event(access: EventAdmin, session: WriteSession, payments: Payments) -> EventRead:
+    now = utcnow()
+    was_cancelled = access.event.status is EventStatus.CANCELLED
+    event = await service.cancel_event(session, event=access.event, now=now)
+    if not was_cancelled:
+        await cancel_open_orders(session, event_id=event.id, payments=payments, now=now)
     return await _event_read(session, event)
 
 

@@ -5,7 +5,14 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.schemas import InputModel, OutputModel
@@ -51,6 +58,7 @@ Category = Annotated[
 Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_dedupe)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 OnlineUrl = Annotated[HttpUrl, Field(max_length=2048)]
+Capacity = Annotated[int, Strict(), Field(ge=1, le=10_000_000)]
 
 
 class VenueIn(InputModel):
@@ -87,10 +95,12 @@ class EventCreate(InputModel):
     timezone: TimeZone
     venue: VenueIn | None = None
     online_url: OnlineUrl | None = None
+    capacity: Capacity | None = None
 
 
 class EventUpdate(InputModel):
-    """Every field optional; ``venue: null`` or ``online_url: null`` removes it."""
+    """Every field optional; ``venue: null``, ``online_url: null`` or ``capacity: null``
+    removes it."""
 
     title: Title | None = None
     description: Description | None = None
@@ -101,6 +111,7 @@ class EventUpdate(InputModel):
     timezone: TimeZone | None = None
     venue: VenueIn | None = None
     online_url: OnlineUrl | None = None
+    capacity: Capacity | None = None
 
 
 class EventRead(OutputModel):
@@ -116,6 +127,9 @@ class EventRead(OutputModel):
     status: EventStatus
     venue: VenueRead | None
     online_url: str | None
+    capacity: int | None = Field(
+        description="Seats shared by all ticket types (null: only their own quantities count)"
+    )
     min_price_amount: int | None
     currency: str | None
     available: int

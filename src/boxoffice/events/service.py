@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import (
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.events.caching import public_event_changed
-from boxoffice.events.errors import EventCancelled, EventHasNoTicketTypes
+from boxoffice.events.errors import CapacityBelowCommitted, EventCancelled, EventHasNoTicketTypes
 from boxoffice.events.models import Event, EventStatus
 from boxoffice.search.indexer import index_event
 from boxoffice.ticketing.service import count_ticket_types
@@ -48,6 +49,32 @@ def _check_event(event: Event) -> None:
         raise ValidationFailed("ends_at", "must be after starts_at")
 
 
+async def _resize(session: AsyncSession, event: Event, capacity: int | None) -> None:
+    """Change the shared capacity; conditional on the live counters, so a sale racing this
+    change cannot be undercut (409 below sold + held)."""
+    if capacity is not None:
+        resized = await session.execute(
+            update(Event)
+            .where(Event.id == event.id, Event.sold + Event.held <= capacity)
+            .values(capacity=capacity)
+            .execution_options(synchronize_session=False)
+        )
+        if resized.rowcount != 1:  # type: ignore[attr-defined]
+            await session.refresh(event)
+            committed = event.sold + event.held
+            raise CapacityBelowCommitted(
+                f"{committed} seats are sold or held; capacity must be at least {committed}"
+            )
+    else:
+        await session.execute(
+            update(Event)
+            .where(Event.id == event.id)
+            .values(capacity=None)
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(event)
+
+
 async def create_event(
     session: AsyncSession, *, organization_id: uuid.UUID, fields: dict[str, Any], now: datetime
 ) -> Event:
@@ -73,6 +100,8 @@ async def update_event(
 ) -> Event:
     if event.status is EventStatus.CANCELLED:
         raise EventCancelled("a cancelled event cannot be changed")
+    if "capacity" in changes:
+        await _resize(session, event, changes.pop("capacity"))
     for name, value in changes.items():
         if name == "venue":
             for column, column_value in _venue_columns(value).items():

@@ -98,7 +98,9 @@ async def load_documents(
     if not event_ids:
         return {}
     query = (
-        select(Event, Organization.name)
+        # The shared seats left come from SQL, not the Event object: an order in this
+        # transaction moved the counters with a Core UPDATE the identity map has not seen.
+        select(Event, Organization.name, Event.capacity - Event.sold - Event.held)
         .join(Organization, Organization.id == Event.organization_id)
         .where(Event.id.in_(event_ids), Event.status == EventStatus.PUBLISHED)
     )
@@ -113,14 +115,15 @@ async def load_documents(
                 func.min(TicketType.price_amount),
                 func.sum(TicketType.quantity - TicketType.sold - TicketType.held),
             )
-            .where(TicketType.event_id.in_([event.id for event, _ in rows]))
+            .where(TicketType.event_id.in_([event.id for event, _, _ in rows]))
             .group_by(TicketType.event_id)
         )
     }
     documents = {}
-    for event, organizer in rows:
+    for event, organizer, shared_left in rows:
         cheapest, left = inventory.get(event.id, (None, 0))
-        documents[event.id] = _document(event, organizer, free=cheapest == 0, sold_out=left <= 0)
+        sold_out = left <= 0 or (shared_left is not None and shared_left <= 0)
+        documents[event.id] = _document(event, organizer, free=cheapest == 0, sold_out=sold_out)
     return documents
 
 

@@ -13,16 +13,20 @@ from boxoffice.core.state import AppSettings
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import WriteSession
 from boxoffice.events.access import EventAdmin, VisibleEvent
-from boxoffice.events.models import EventStatus
+from boxoffice.events.models import Event, EventStatus
 from boxoffice.ticketing import service
 from boxoffice.ticketing.access import TicketTypeAdmin
+from boxoffice.ticketing.inventory import capped
+from boxoffice.ticketing.models import TicketType
 from boxoffice.ticketing.schemas import TicketTypeCreate, TicketTypeRead, TicketTypeUpdate
 
 router = APIRouter(prefix=API_PREFIX, tags=["ticket types"])
 
 
-def _read(ticket_type: object) -> TicketTypeRead:
-    return TicketTypeRead.model_validate(ticket_type)
+def _read(ticket_type: TicketType, event: Event) -> TicketTypeRead:
+    read = TicketTypeRead.model_validate(ticket_type)
+    read.available = capped(ticket_type, event)
+    return read
 
 
 @router.post(
@@ -37,7 +41,7 @@ async def create_ticket_type(
     ticket_type = await service.create_ticket_type(
         session, event=access.event, fields=body.model_dump(), now=utcnow()
     )
-    return _read(ticket_type)
+    return _read(ticket_type, access.event)
 
 
 @router.get(
@@ -49,7 +53,7 @@ async def list_ticket_types(
     request: Request, event: VisibleEvent, session: WriteSession, settings: AppSettings
 ) -> Response:
     ticket_types = await service.list_ticket_types(session, event.id)
-    items = [_read(t).model_dump(mode="json") for t in ticket_types]
+    items = [_read(t, event).model_dump(mode="json") for t in ticket_types]
     cache_control = (
         public_cache(min(settings.public_cache_max_age, 5))
         if event.status is EventStatus.PUBLISHED
@@ -75,4 +79,4 @@ async def update_ticket_type(
     ticket_type = await service.update_ticket_type(
         session, ticket_type=access.ticket_type, event=access.event, changes=changes, now=utcnow()
     )
-    return _read(ticket_type)
+    return _read(ticket_type, access.event)

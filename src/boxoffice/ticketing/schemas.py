@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, Strict, StringConstraints
+from pydantic import Field, Strict, StringConstraints, model_validator
 
 from boxoffice.core.money import Amount, CurrencyCode
 from boxoffice.core.schemas import InputModel, OutputModel
@@ -48,3 +48,120 @@ class TicketTypeRead(OutputModel):
     sales_end: Timestamp | None
     max_per_order: int
     created_at: Timestamp
+
+
+class OrderLineIn(InputModel):
+    ticket_type_id: uuid.UUID
+    quantity: Annotated[int, Strict(), Field(ge=1, le=100)]
+
+
+PromoCodeText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+]
+
+
+class OrderCreate(InputModel):
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=20)]
+    promo_code: PromoCodeText | None = None
+
+
+class PaymentMethodIn(InputModel):
+    type: Literal["test_card", "stripe"]
+    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+
+
+class PayBody(InputModel):
+    payment_method: PaymentMethodIn | None = None
+
+
+class OrderItemRead(OutputModel):
+    ticket_type_id: uuid.UUID
+    quantity: int
+    unit_amount: int
+    discount_amount: int
+
+
+class TicketRead(OutputModel):
+    id: uuid.UUID
+    code: str
+    ticket_type_id: uuid.UUID
+    event_id: uuid.UUID
+    order_id: uuid.UUID
+    attendee_name: str
+    status: Literal["valid", "void"]
+    checked_in_at: Timestamp | None
+
+
+class PaymentRead(OutputModel):
+    provider: str | None
+    status: str
+    client_secret: str | None = None
+
+
+class OrderRead(OutputModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    status: Literal["pending", "confirmed", "cancelled", "expired"]
+    items: list[OrderItemRead]
+    subtotal_amount: int
+    discount_amount: int
+    total_amount: int
+    currency: str
+    promo_code: str | None
+    expires_at: Timestamp
+    created_at: Timestamp
+    confirmed_at: Timestamp | None
+    cancelled_at: Timestamp | None
+    cancel_reason: str | None
+    payment: PaymentRead
+    tickets: list[TicketRead]
+
+
+class PromoCodeCreate(InputModel):
+    code: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_-]+$"
+        ),
+    ]
+    percent_off: Annotated[int, Strict(), Field(ge=1, le=100)] | None = None
+    amount_off: Annotated[int, Strict(), Field(ge=1, le=100_000_000)] | None = None
+    ticket_type_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=100)] | None = None
+    valid_from: Timestamp | None = None
+    valid_until: Timestamp | None = None
+    max_uses: Annotated[int, Strict(), Field(ge=1, le=10_000_000)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_discount(self) -> PromoCodeCreate:
+        if (self.percent_off is None) == (self.amount_off is None):
+            raise ValueError("give exactly one of percent_off or amount_off")
+        return self
+
+
+class PromoCodeRead(OutputModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    code: str
+    percent_off: int | None
+    amount_off: int | None
+    ticket_type_ids: list[uuid.UUID] | None
+    valid_from: Timestamp | None
+    valid_until: Timestamp | None
+    max_uses: int | None
+    uses: int
+    created_at: Timestamp
+
+
+class WaitlistJoin(InputModel):
+    quantity: Annotated[int, Strict(), Field(ge=1, le=100)] = 1
+
+
+class WaitlistPlaceRead(OutputModel):
+    ticket_type_id: uuid.UUID
+    event_id: uuid.UUID
+    quantity: int
+    status: Literal["waiting", "offered", "claimed", "expired"]
+    position: int | None
+    joined_at: Timestamp
+    offer_expires_at: Timestamp | None
+    order_id: uuid.UUID | None

@@ -44,14 +44,20 @@ async def summaries(
             func.min(TicketType.price_amount),
             func.min(TicketType.currency),
             func.sum(TicketType.quantity - TicketType.sold - TicketType.held),
+            func.min(Event.capacity - Event.sold - Event.held),
         )
+        .join(Event, Event.id == TicketType.event_id)
         .where(TicketType.event_id.in_(ids))
         .group_by(TicketType.event_id)
     )
     return {
-        event_id: InventorySummary(int(low), currency, int(left or 0))
-        for event_id, low, currency, left in result
+        event_id: InventorySummary(int(low), currency, _capped(int(left or 0), shared))
+        for event_id, low, currency, left, shared in result
     }
+
+
+def _capped(own: int, shared: int | None) -> int:
+    return max(min(own, shared) if shared is not None else own, 0)
 
 
 async def list_ticket_types(session: AsyncSession, event_id: uuid.UUID) -> list[TicketType]:

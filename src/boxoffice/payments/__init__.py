@@ -1,0 +1,1 @@
+"""Payment providers (free, test, stripe) behind one interface, and provider webhooks."""

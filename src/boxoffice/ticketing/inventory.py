@@ -1,0 +1,216 @@
+"""Seat counters: taken, confirmed and given back only by conditional UPDATEs.
+
+Each ticket type has ``quantity``/``sold``/``held``; its event has the same counters against an
+optional shared ``capacity``. Taking seats is, per counter, one statement of the form
+
+    UPDATE … SET held = held + :n WHERE id = :id AND sold + held + :n <= quantity
+
+so the check and the write are one atomic step under any isolation level and any number of
+processes (DESIGN.md invariant 1). Rows are always locked in one order — ticket types by id,
+then events by id — so concurrent orders, releases and confirmations cannot deadlock.
+
+``guarded=False`` is the test-only negative control (``BOXOFFICE_UNSAFE_INVENTORY_FOR_TESTS``):
+read, check in Python, write back the read value plus n. Under concurrency that loses updates
+and oversells, which is what the concurrency tests must be able to see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boxoffice.events.models import Event
+from boxoffice.ticketing.errors import SoldOut
+from boxoffice.ticketing.models import TicketType
+
+
+@dataclass(frozen=True, slots=True)
+class Seats:
+    """``quantity`` seats of one ticket type of one event."""
+
+    event_id: uuid.UUID
+    ticket_type_id: uuid.UUID
+    quantity: int
+
+
+def _per_ticket_type(seats: Iterable[Seats]) -> list[tuple[uuid.UUID, int]]:
+    totals: dict[uuid.UUID, int] = defaultdict(int)
+    for item in seats:
+        totals[item.ticket_type_id] += item.quantity
+    return sorted(totals.items())
+
+
+def _per_event(seats: Iterable[Seats]) -> list[tuple[uuid.UUID, int]]:
+    totals: dict[uuid.UUID, int] = defaultdict(int)
+    for item in seats:
+        totals[item.event_id] += item.quantity
+    return sorted(totals.items())
+
+
+async def _remaining(session: AsyncSession, statement: Any) -> tuple[bool, int | None]:
+    """Run an UPDATE … RETURNING <seats left>; (whether a row changed, the seats left)."""
+    row = (await session.execute(statement.execution_options(synchronize_session=False))).first()
+    return (False, None) if row is None else (True, row[0])
+
+
+def _tt_left() -> ColumnElement[int]:
+    return TicketType.quantity - TicketType.sold - TicketType.held
+
+
+def _event_left() -> ColumnElement[int | None]:
+    return Event.capacity - Event.sold - Event.held
+
+
+async def take(
+    session: AsyncSession, seats: list[Seats], *, as_sold: bool, guarded: bool = True
+) -> bool:
+    """Hold (or, for orders confirmed at once, sell) the seats, or raise :class:`SoldOut` naming
+    the first ticket type — or the event capacity — that cannot supply them.
+
+    Returns True when a ticket type or an event just sold out. On failure some counters may
+    already have moved: the caller's transaction must roll back (the unit of work does).
+    """
+    column = "sold" if as_sold else "held"
+    sold_out = False
+    for ticket_type_id, n in _per_ticket_type(seats):
+        if guarded:
+            taken, left = await _remaining(
+                session,
+                update(TicketType)
+                .where(TicketType.id == ticket_type_id, _tt_left() >= n)
+                .values({column: getattr(TicketType, column) + n})
+                .returning(_tt_left()),
+            )
+        else:
+            taken, left = await _unguarded_take(session, TicketType, ticket_type_id, n, column)
+        if not taken:
+            raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
+        sold_out = sold_out or left == 0
+    for event_id, n in _per_event(seats):
+        if guarded:
+            within = Event.capacity.is_(None) | (_event_left() >= n)
+            taken, left = await _remaining(
+                session,
+                update(Event)
+                .where(Event.id == event_id, within)
+                .values({column: getattr(Event, column) + n})
+                .returning(_event_left()),
+            )
+        else:
+            taken, left = await _unguarded_take(session, Event, event_id, n, column)
+        if not taken:
+            raise SoldOut.for_event(event_id)
+        sold_out = sold_out or left == 0
+    return sold_out
+
+
+async def _unguarded_take(
+    session: AsyncSession,
+    model: type[TicketType] | type[Event],
+    row_id: uuid.UUID,
+    n: int,
+    column: str,
+) -> tuple[bool, int | None]:
+    limit = TicketType.quantity if model is TicketType else Event.capacity
+    sold, held, maximum = (
+        await session.execute(select(model.sold, model.held, limit).where(model.id == row_id))
+    ).one()
+    if maximum is not None and sold + held + n > maximum:
+        return False, None
+    current = sold if column == "sold" else held
+    await session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values({column: current + n})
+        .execution_options(synchronize_session=False)
+    )
+    return True, None if maximum is None else maximum - sold - held - n
+
+
+async def _left(session: AsyncSession, ticket_type_id: uuid.UUID) -> int:
+    seats = await available_seats(session, [ticket_type_id])
+    return seats.get(ticket_type_id, 0)
+
+
+async def release(session: AsyncSession, seats: list[Seats], *, from_sold: bool) -> bool:
+    """Give seats back: held seats of a pending order, or sold seats of a cancelled one.
+    Returns True when a sold-out ticket type or event has seats again."""
+    column = "sold" if from_sold else "held"
+    back = False
+    for ticket_type_id, n in _per_ticket_type(seats):
+        _, left = await _remaining(
+            session,
+            update(TicketType)
+            .where(TicketType.id == ticket_type_id)
+            .values({column: getattr(TicketType, column) - n})
+            .returning(_tt_left()),
+        )
+        back = back or left == n
+    for event_id, n in _per_event(seats):
+        _, left = await _remaining(
+            session,
+            update(Event)
+            .where(Event.id == event_id)
+            .values({column: getattr(Event, column) - n})
+            .returning(_event_left()),
+        )
+        back = back or left == n
+    return back
+
+
+async def sell_held(session: AsyncSession, seats: list[Seats]) -> None:
+    """A paid order's held seats become sold (no availability check: they are already its)."""
+    for ticket_type_id, n in _per_ticket_type(seats):
+        await session.execute(
+            update(TicketType)
+            .where(TicketType.id == ticket_type_id)
+            .values(held=TicketType.held - n, sold=TicketType.sold + n)
+            .execution_options(synchronize_session=False)
+        )
+    for event_id, n in _per_event(seats):
+        await session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(held=Event.held - n, sold=Event.sold + n)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def available_seats(
+    session: AsyncSession, ticket_type_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Exact seats left per ticket type: its own counters, capped by the event's capacity."""
+    ids = list(ticket_type_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            TicketType.id,
+            TicketType.quantity - TicketType.sold - TicketType.held,
+            Event.capacity - Event.sold - Event.held,
+        )
+        .join(Event, Event.id == TicketType.event_id)
+        .where(TicketType.id.in_(ids))
+    )
+    return {
+        ticket_type_id: max(min(own, shared) if shared is not None else own, 0)
+        for ticket_type_id, own, shared in rows
+    }
+
+
+def capped(ticket_type: TicketType, event: Event) -> int:
+    """Seats left of a loaded ticket type given its loaded event (no query)."""
+    own = ticket_type.quantity - ticket_type.sold - ticket_type.held
+    if event.capacity is not None:
+        own = min(own, event.capacity - event.sold - event.held)
+    return max(own, 0)
+
+
+def as_seats(event_id: uuid.UUID, quantities: Mapping[uuid.UUID, int]) -> list[Seats]:
+    return [Seats(event_id, ticket_type_id, n) for ticket_type_id, n in quantities.items()]
