@@ -16,6 +16,7 @@ and oversells, which is what the concurrency tests must be able to see.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.events.models import Event
 from boxoffice.ticketing.errors import SoldOut
 from boxoffice.ticketing.models import TicketType
+
+
+UNGUARDED_RACE_WINDOW_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,9 @@ async def _unguarded_take(
     ).one()
     if maximum is not None and sold + held + n > maximum:
         return False, None
+    # Widen the read-to-write window as a slow request would, so the negative control
+    # reliably shows what the conditional UPDATE prevents.
+    await asyncio.sleep(UNGUARDED_RACE_WINDOW_SECONDS)
     current = sold if column == "sold" else held
     await session.execute(
         update(model)

@@ -8,6 +8,7 @@ conditional UPDATE (``… WHERE uses < max_uses``), so a code is never used more
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.events.models import Event
 from boxoffice.ticketing.errors import PromoCodeTaken
+from boxoffice.ticketing.inventory import UNGUARDED_RACE_WINDOW_SECONDS
 from boxoffice.ticketing.models import PromoCode, TicketType
 
 FIELD = "promo_code"
@@ -129,6 +131,7 @@ async def use(session: AsyncSession, promo: PromoCode, *, guarded: bool = True) 
     uses = await session.scalar(select(PromoCode.uses).where(PromoCode.id == promo.id))
     if promo.max_uses is not None and (uses or 0) >= promo.max_uses:
         raise PromoCodeUsedUp()
+    await asyncio.sleep(UNGUARDED_RACE_WINDOW_SECONDS)
     await session.execute(
         update(PromoCode)
         .where(PromoCode.id == promo.id)
