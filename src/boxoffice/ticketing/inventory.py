@@ -30,7 +30,6 @@ from boxoffice.events.models import Event
 from boxoffice.ticketing.errors import SoldOut
 from boxoffice.ticketing.models import TicketType
 
-
 UNGUARDED_RACE_WINDOW_SECONDS = 0.005
 
 
