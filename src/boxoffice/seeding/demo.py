@@ -31,6 +31,7 @@ from boxoffice.seeding.catalog import (
     assign_organization,
     generate_events,
 )
+from boxoffice.seeding.demo_sales import seed_demo_sales
 from boxoffice.ticketing.models import TicketType
 
 DEMO_EMAIL = "demo@boxoffice.example"
@@ -157,6 +158,7 @@ async def seed_demo(settings: Settings, *, event_count: int, only_if_empty: bool
             # The rows were written directly, not through the services: index them in one go.
             with progress_bar("indexing events") as indexing:
                 await rebuild_index(database, progress=indexing)
+            await seed_demo_sales(database, password=DEMO_PASSWORD, seed=DEMO_SEED)
             return len(work)
     finally:
         await database.dispose()
