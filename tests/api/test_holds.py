@@ -71,9 +71,12 @@ async def _lapse(app: Any, order_id: str) -> None:
         )
 
 
-async def _sweep(app: Any, now: datetime | None = None) -> list[uuid.UUID]:
+async def _sweep(app: Any, ticket_type: str, now: datetime | None = None) -> list[uuid.UUID]:
+    """Expire this test's lapsed holds (other tests' orders share the database)."""
     async with app.state.resources.database.write_sessions() as session, session.begin():
-        return await release_expired(session, now=now or utcnow())
+        return await release_expired(
+            session, now=now or utcnow(), ticket_type_ids=[uuid.UUID(ticket_type)]
+        )
 
 
 async def test_expired_hold_releases_its_seats_once(client: httpx.AsyncClient, app: Any) -> None:
@@ -88,8 +91,8 @@ async def test_expired_hold_releases_its_seats_once(client: httpx.AsyncClient, a
         409,
     )
     assert await _counters(app, tt) == (0, 2)  # lapsed but not yet released
-    assert await _sweep(app) == [uuid.UUID(order["id"])]
-    assert await _sweep(app) == []  # never twice
+    assert await _sweep(app, tt) == [uuid.UUID(order["id"])]
+    assert await _sweep(app, tt) == []  # never twice
     assert await _counters(app, tt) == (0, 0)
     fetched = (await client.get(f"{API}/orders/{order['id']}", headers=buyer.headers)).json()
     assert fetched["status"] == "expired"
@@ -108,7 +111,7 @@ async def test_concurrent_sweeps_release_each_hold_exactly_once(
     orders = [(await _buy(client, b, event_id, [(tt, 3)])).json() for b in buyers]
     for order in orders:
         await _lapse(app, order["id"])
-    results = await asyncio.gather(*(_sweep(app) for _ in range(4)))
+    results = await asyncio.gather(*(_sweep(app, tt) for _ in range(4)))
     released = [order_id for result in results for order_id in result]
     assert sorted(released) == sorted(uuid.UUID(o["id"]) for o in orders)
     assert await _counters(app, tt) == (0, 0)
@@ -122,7 +125,7 @@ async def test_a_paid_order_never_loses_its_seats(client: httpx.AsyncClient, app
         f"{API}/orders/{order['id']}/pay", json=GOOD_CARD, headers=buyer.headers
     )
     assert paid.json()["status"] == "confirmed"
-    assert await _sweep(app, utcnow() + timedelta(days=365)) == []
+    assert await _sweep(app, tt, utcnow() + timedelta(days=365)) == []
     assert await _counters(app, tt) == (2, 0)
     fetched = (await client.get(f"{API}/orders/{order['id']}", headers=buyer.headers)).json()
     assert fetched["status"] == "confirmed" and len(fetched["tickets"]) == 2

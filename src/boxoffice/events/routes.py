@@ -255,10 +255,11 @@ async def publish_event(access: EventAdmin, session: WriteSession) -> EventRead:
 )
 async def cancel_event(access: EventAdmin, session: WriteSession, payments: Payments) -> EventRead:
     now = utcnow()
-    was_cancelled = access.event.status is EventStatus.CANCELLED
+    # Orders first (their rows, then seats), then the event's status; a second pass catches an
+    # order committed in between — after the status change no sale can succeed any more.
+    await cancel_open_orders(session, event_id=access.event.id, payments=payments, now=now)
     event = await service.cancel_event(session, event=access.event, now=now)
-    if not was_cancelled:
-        await cancel_open_orders(session, event_id=event.id, payments=payments, now=now)
+    await cancel_open_orders(session, event_id=event.id, payments=payments, now=now)
     return await _event_read(session, event)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boxoffice.events.models import Event, EventStatus
 from boxoffice.payments.models import ProviderEvent
 from boxoffice.payments.providers import PaymentAttempt, PaymentOutcome, PaymentState
 from boxoffice.payments.stripe import StripeProvider
@@ -21,6 +22,7 @@ from boxoffice.ticketing import orders
 from boxoffice.ticketing.models import Order, OrderStatus, PaymentStatus
 
 LATE_AND_GONE = "the payment arrived after the hold expired and the seats were taken"
+LATE_AND_CANCELLED = "the payment arrived after the hold expired and the event was cancelled"
 PAYMENT_EVENTS = (
     "payment_intent.amount_capturable_updated",
     "payment_intent.succeeded",
@@ -111,7 +113,9 @@ async def _paid(
     if order.status in (OrderStatus.PENDING, OrderStatus.EXPIRED):
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = now
-        order.cancel_reason = LATE_AND_GONE
+        event_status = await session.scalar(select(Event.status).where(Event.id == order.event_id))
+        cancelled = event_status is EventStatus.CANCELLED
+        order.cancel_reason = LATE_AND_CANCELLED if cancelled else LATE_AND_GONE
     order.updated_at = now
     await session.flush()
     return "released-payment"

@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.events.models import Event
+from boxoffice.events.errors import EventCancelled
+from boxoffice.events.models import Event, EventStatus
 from boxoffice.ticketing.errors import SoldOut
 from boxoffice.ticketing.models import TicketType
 
@@ -98,16 +99,21 @@ async def take(
     for event_id, n in _per_event(seats):
         if guarded:
             within = Event.capacity.is_(None) | (_event_left() >= n)
+            # Selling also requires the event to be on sale at this instant: an event cancelled
+            # after the buyer loaded it fails here, under the event's row lock.
             taken, left = await _remaining(
                 session,
                 update(Event)
-                .where(Event.id == event_id, within)
+                .where(Event.id == event_id, Event.status == EventStatus.PUBLISHED, within)
                 .values({column: getattr(Event, column) + n})
                 .returning(_event_left()),
             )
         else:
             taken, left = await _unguarded_take(session, Event, event_id, n, column)
         if not taken:
+            status = await session.scalar(select(Event.status).where(Event.id == event_id))
+            if status is not EventStatus.PUBLISHED:
+                raise EventCancelled("tickets of a cancelled event cannot be bought")
             raise SoldOut.for_event(event_id)
         sold_out = sold_out or left == 0
     return sold_out

@@ -407,6 +407,8 @@ async def confirm_paid(
         # The hold was released: the seats are the buyer's only if they are still free.
         try:
             async with session.begin_nested():
+                # Fails with EventCancelled for a cancelled event: its orders must not come
+                # back to life.
                 await take_seats(session, seats, as_sold=True)
                 if order.promo_code_id is not None:
                     await promos.use_by_id(session, order.promo_code_id)
@@ -415,7 +417,7 @@ async def confirm_paid(
                 )
                 if not taken:
                     raise OrderNotPending()
-        except (SoldOut, PromoCodeUsedUp, OrderNotPending):
+        except (SoldOut, EventCancelled, PromoCodeUsedUp, OrderNotPending):
             await session.refresh(order)
             return False
     else:
@@ -517,6 +519,8 @@ async def cancel_open_orders(
 ) -> int:
     """The event is cancelled: every pending or confirmed order is cancelled, its tickets
     voided and its payment refunded (or its authorization voided). Returns how many."""
+    # Locked in id order before anything else, like every other writer of orders, so a
+    # payment confirming one of them concurrently finishes first instead of deadlocking.
     open_orders = list(
         await session.scalars(
             select(Order)
@@ -525,6 +529,8 @@ async def cancel_open_orders(
                 Order.status.in_((OrderStatus.PENDING, OrderStatus.CONFIRMED)),
             )
             .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
     for order in open_orders:
