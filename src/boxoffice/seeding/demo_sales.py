@@ -60,7 +60,7 @@ async def seed_demo_sales(database: Database, *, password: str, seed: int) -> in
                     .where(Event.status == EventStatus.PUBLISHED, Event.starts_at > utcnow())
                     .order_by(Event.starts_at, TicketType.price_amount, TicketType.id)
                 )
-            ).tuples()
+            ).all()
         )
     cheapest: dict[uuid.UUID, tuple[uuid.UUID, int]] = {}
     for event_id, ticket_type_id, max_per_order in candidates:

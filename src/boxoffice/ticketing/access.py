@@ -103,6 +103,14 @@ async def order_buyer(order_id: OrderId, claims: Claims, session: WriteSession) 
     return access
 
 
+def _ever_published(event: Event) -> bool:
+    """Public knowledge: published, or cancelled after having been published (a 409 then).
+    Drafts, and drafts cancelled unpublished, do not exist for buyers (404)."""
+    return event.status is EventStatus.PUBLISHED or (
+        event.status is EventStatus.CANCELLED and event.published_at is not None
+    )
+
+
 @access_policy("authenticated")
 async def buyer_of_published_event(
     event_id: Annotated[str, Path(description="Event id")],
@@ -111,7 +119,7 @@ async def buyer_of_published_event(
 ) -> tuple[Event, AccessClaims]:
     """Any signed-in person may buy tickets of a published (or cancelled: 409) event."""
     event = await load_event(session, event_id)
-    if event.status is EventStatus.DRAFT:
+    if not _ever_published(event):
         raise EventNotFound()
     return event, claims
 
@@ -157,7 +165,7 @@ async def ticket_type_of_published_event(
         raise TicketTypeNotFound()
     event = await session.get(Event, ticket_type.event_id)
     assert event is not None  # foreign key
-    if event.status is EventStatus.DRAFT:
+    if not _ever_published(event):
         raise TicketTypeNotFound()
     return TicketTypeAccessPublic(ticket_type, event), claims
 

@@ -19,6 +19,7 @@ from boxoffice.core.state import AppSettings, Payments
 from boxoffice.core.timestamps import parse_aware_iso, utcnow
 from boxoffice.db.session import WriteSession
 from boxoffice.events.access import EventAdmin
+from boxoffice.organizations.models import Role
 from boxoffice.payments.providers import PaymentProvider
 from boxoffice.ticketing import orders
 from boxoffice.ticketing.access import Buyer, OrderBuyer, OrderBuyerOrAdmin
@@ -129,7 +130,9 @@ async def cancel_order(
     settings: AppSettings,
 ) -> Response:
     order = access.order
-    by_buyer = access.is_buyer and access.role is None
+    # Admins of the organization may cancel at any time; everyone else (buyers, including
+    # staff buying for themselves) only until the event starts.
+    by_buyer = not (access.role is not None and access.role.includes(Role.ADMIN))
     view = await orders.cancel(
         session,
         order=order,

@@ -243,7 +243,7 @@ async def load_views(session: AsyncSession, rows: list[Order]) -> list[OrderView
                     await session.execute(
                         select(PromoCode.id, PromoCode.code).where(PromoCode.id.in_(promo_ids))
                     )
-                ).tuples()
+                ).all()  # a list of rows: dict(Result) would index it, as Result has keys()
             )
     return [
         OrderView(

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.events.caching import public_event_changed
-from boxoffice.events.models import Event
+from boxoffice.events.models import Event, EventStatus
 from boxoffice.search.indexer import index_event
 from boxoffice.ticketing import inventory
 from boxoffice.ticketing.errors import AlreadyOnWaitlist, NotOnWaitlist, NotSoldOut, SoldOut
@@ -50,6 +50,8 @@ async def join(
     quantity: int,
     now: datetime,
 ) -> Place:
+    if event.ends_at <= now:
+        raise ValidationFailed("ticket_type_id", "the event is over")
     if quantity > ticket_type.max_per_order:
         raise ValidationFailed("quantity", f"at most {ticket_type.max_per_order}")
     if inventory.capped(ticket_type, event) >= quantity:
@@ -174,7 +176,8 @@ async def _offer(
     session: AsyncSession, entry: WaitlistEntry, *, now: datetime, offer_for: timedelta
 ) -> uuid.UUID | None:
     ticket_type = await session.get(TicketType, entry.ticket_type_id, populate_existing=True)
-    if ticket_type is None:
+    event = await session.get(Event, entry.event_id)
+    if ticket_type is None or event is None or not _on_sale(ticket_type, event, now):
         return None
     seats = [Seats(entry.event_id, entry.ticket_type_id, entry.quantity)]
     try:
@@ -212,6 +215,17 @@ async def _offer(
         await index_event(session, entry.event_id)
     public_event_changed(session, entry.event_id)
     return order.id
+
+
+def _on_sale(ticket_type: TicketType, event: Event, now: datetime) -> bool:
+    """An offer is a sale: the rules of buying (orders.create_order) apply. Nothing is offered
+    for a cancelled or finished event, nor outside the ticket type's sales window."""
+    return (
+        event.status is EventStatus.PUBLISHED
+        and now < event.ends_at
+        and (ticket_type.sales_start is None or now >= ticket_type.sales_start)
+        and (ticket_type.sales_end is None or now < ticket_type.sales_end)
+    )
 
 
 async def _mark(session: AsyncSession, order_ids: list[uuid.UUID], status: WaitlistStatus) -> None:
