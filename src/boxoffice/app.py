@@ -36,6 +36,7 @@ from boxoffice.ticketing.order_routes import router as orders_router
 from boxoffice.ticketing.promo_routes import router as promo_router
 from boxoffice.ticketing.routes import router as ticketing_router
 from boxoffice.ticketing.sweep import sweeper
+from boxoffice.ticketing.ticket_routes import router as tickets_router
 from boxoffice.ticketing.waitlist_routes import router as waitlist_router
 
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders_router,
         promo_router,
         waitlist_router,
+        tickets_router,
         payments_router,
         health_router,
     )

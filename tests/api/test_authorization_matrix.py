@@ -9,17 +9,27 @@ The rules (API.md, "Auth"):
   its events (drafts included); admin and above manage events, ticket types and members.
 
 Each case of :data:`MATRIX` is run once per persona against a freshly built organization (the
-same people, a new organization, event and ticket type), so a case that mutates state — cancel,
-remove a member — cannot influence another. The guard tests below make the matrix exhaustive:
-a route that is neither in the matrix nor on the explicit public/self-service list, or whose
-dependencies declare no access policy, fails the suite.
+same people, a new organization, event and ticket type — and, for the order and ticket routes, a
+new order), so a case that mutates state — cancel, pay, remove a member — cannot influence
+another.
+
+Orders and tickets add a sixth persona, the *buyer*: a signed-in customer who belongs to no
+organization and bought the stage's order (so holds its tickets). To the organization they are an
+outsider, and unless a case says otherwise they get exactly what the outsider gets; on their own
+order they are the buyer (API.md: "the buyer or the organization's admins; else 404"). The
+outsider never buys anything, so for orders they stay the "anyone else" who must get 404.
+
+The guard tests below make the matrix exhaustive: a route that is neither in the matrix nor on
+the explicit public/self-service list, or whose dependencies declare no access policy, fails the
+suite.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -57,6 +67,7 @@ except ImportError:  # pragma: no cover - older FastAPI flattens app.routes itse
 class Persona(StrEnum):
     ANONYMOUS = "anonymous"
     OUTSIDER = "outsider"
+    BUYER = "buyer"
     STAFF = "staff"
     ADMIN = "admin"
     OWNER = "owner"
@@ -73,6 +84,7 @@ class Crew:
     outsider: Account  # owns an organization of their own, is in none of ours
     candidate: Account  # registered, joins organizations only when a case adds them
     home_org_id: str  # an organization with owner, admin and staff, for read-only checks
+    buyer: Account  # in no organization; buys the order of the order and ticket targets
 
     def account(self, persona: Persona) -> Account | None:
         if persona is Persona.ANONYMOUS:
@@ -96,6 +108,27 @@ class Target(Enum):
     PUBLISHED_TICKET_TYPE = "ticket type of a published event"
     STAFF_MEMBER = "staff member"
     SOLE_OWNER = "the organization's only owner"
+    PENDING_ORDER = "pending order of the buyer"
+    STAFF_ORDER = "pending order a staff member placed for themselves"
+    PAID_ORDER = "paid order of the buyer, with its ticket"
+    SOLD_OUT_TICKET_TYPE = "sold-out ticket type of a published event"
+    WAITED_FOR_TICKET_TYPE = "sold-out ticket type every signed-in persona is waiting for"
+
+
+PUBLISHED_TARGETS = frozenset(
+    {
+        Target.PUBLISHED_EVENT,
+        Target.PUBLISHED_TICKET_TYPE,
+        Target.PENDING_ORDER,
+        Target.STAFF_ORDER,
+        Target.PAID_ORDER,
+        Target.SOLD_OUT_TICKET_TYPE,
+        Target.WAITED_FOR_TICKET_TYPE,
+    }
+)
+SOLD_OUT_TARGETS = frozenset({Target.SOLD_OUT_TICKET_TYPE, Target.WAITED_FOR_TICKET_TYPE})
+GOOD_CARD = "4242424242424242"
+PAY_BODY = {"payment_method": {"type": "test_card", "number": GOOD_CARD}}
 
 
 @dataclass(frozen=True)
@@ -104,6 +137,9 @@ class Stage:
     event_id: str = ""
     ticket_type_id: str = ""
     user_id: str = ""
+    order_id: str = ""
+    ticket_id: str = ""
+    ticket_code: str = ""
 
     def path(self, template: str) -> str:
         return API + template.format(
@@ -111,6 +147,8 @@ class Stage:
             event_id=self.event_id,
             ticket_type_id=self.ticket_type_id,
             user_id=self.user_id,
+            order_id=self.order_id,
+            ticket_id=self.ticket_id,
         )
 
 
@@ -133,15 +171,57 @@ async def build_stage(client: httpx.AsyncClient, crew: Crew, target: Target) -> 
     if target is Target.SOLE_OWNER:
         return Stage(org_id, user_id=crew.owner.user_id)
     event = await create_event(client, org_id, crew.owner)
-    ticket_type = await add_ticket_type(client, event["id"], crew.owner)
-    if target in {Target.PUBLISHED_EVENT, Target.PUBLISHED_TICKET_TYPE}:
+    quantity = 1 if target in SOLD_OUT_TARGETS else 100
+    ticket_type = await add_ticket_type(client, event["id"], crew.owner, quantity=quantity)
+    if target in PUBLISHED_TARGETS:
         await publish(client, event["id"], crew.owner)
     if target is Target.CANCELLED_EVENT:
         response = await client.post(
             f"{API}/events/{event['id']}/cancel", headers=crew.owner.headers
         )
         assert response.status_code == 200, response.text
-    return Stage(org_id, event_id=event["id"], ticket_type_id=ticket_type["id"])
+    stage = Stage(org_id, event_id=event["id"], ticket_type_id=ticket_type["id"])
+    if target in {Target.PENDING_ORDER, Target.PAID_ORDER, Target.SOLD_OUT_TICKET_TYPE}:
+        stage = await place_order(
+            client, stage, crew.buyer, paid=target is not Target.PENDING_ORDER
+        )
+    if target is Target.STAFF_ORDER:
+        stage = await place_order(client, stage, crew.staff, paid=False)
+    if target is Target.WAITED_FOR_TICKET_TYPE:
+        stage = await place_order(client, stage, crew.candidate, paid=True)
+        for persona in Persona:
+            if account := crew.account(persona):
+                response = await client.post(
+                    stage.path("/ticket-types/{ticket_type_id}/waitlist"),
+                    json={},
+                    headers=account.headers,
+                )
+                assert response.status_code == 201, response.text
+    return stage
+
+
+def order_body(stage: Stage) -> dict[str, Any]:
+    return {"items": [{"ticket_type_id": stage.ticket_type_id, "quantity": 1}]}
+
+
+async def place_order(
+    client: httpx.AsyncClient, stage: Stage, buyer: Account, *, paid: bool
+) -> Stage:
+    """``buyer`` orders one seat of the stage's ticket type (and pays for it when ``paid``)."""
+    response = await client.post(
+        stage.path("/events/{event_id}/orders"), json=order_body(stage), headers=buyer.headers
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status"] == "pending", order
+    if not paid:
+        return replace(stage, order_id=order["id"])
+    response = await client.post(
+        stage.path(f"/orders/{order['id']}/pay"), json=PAY_BODY, headers=buyer.headers
+    )
+    assert response.status_code == 200, response.text
+    ticket = response.json()["tickets"][0]
+    return replace(stage, order_id=order["id"], ticket_id=ticket["id"], ticket_code=ticket["code"])
 
 
 # --- the matrix -------------------------------------------------------------------------------
@@ -154,8 +234,11 @@ class Expect:
     staff: int
     admin: int
     owner: int
+    buyer: int | None = None  # None: as the outsider (the buyer is in no organization)
 
     def status_for(self, persona: Persona) -> int:
+        if persona is Persona.BUYER and self.buyer is None:
+            return self.outsider
         status: int = getattr(self, persona.value)
         return status
 
@@ -174,8 +257,44 @@ EVERYONE_SEES = Expect(anonymous=200, outsider=200, staff=200, admin=200, owner=
 # role does not allow is 403". Nothing leaks: the outsider can already GET the resource.
 ADMINS_CHANGE_PUBLIC = Expect(anonymous=401, outsider=403, staff=403, admin=200, owner=200)
 ADMINS_CREATE_UNDER_PUBLIC = Expect(anonymous=401, outsider=403, staff=403, admin=201, owner=201)
+# Organizer reads (orders, promo codes): admins only. Of a published event, the others are 403.
+ADMINS_SEE = Expect(anonymous=401, outsider=404, staff=403, admin=200, owner=200)
+ADMINS_SEE_PUBLIC = Expect(anonymous=401, outsider=403, staff=403, admin=200, owner=200)
+# Orders and tickets.
+ANYONE_SIGNED_IN_BUYS = Expect(anonymous=401, outsider=201, staff=201, admin=201, owner=201)
+# A draft is not on sale and not in the shop: 404 for every buyer, members included (their
+# GET /events/{id} shows the draft, but there is nothing to buy yet).
+NOT_ON_SALE = Expect(anonymous=401, outsider=404, staff=404, admin=404, owner=404)
+# (An event cancelled after it was published answers buyers 409 `event-cancelled`: its sale was
+# public. A draft cancelled unpublished, this matrix's "cancelled event", stays unknown: 404.)
+BUYER_OR_ADMINS_SEE = Expect(
+    anonymous=401, outsider=404, staff=404, admin=200, owner=200, buyer=200
+)
+# Only the buyer pays; the organization's admins see the order, so they are refused with 403.
+ONLY_THE_BUYER_PAYS = Expect(
+    anonymous=401, outsider=404, staff=404, admin=403, owner=403, buyer=200
+)
+BUYER_OR_ADMINS_CANCEL = BUYER_OR_ADMINS_SEE
+# A staff member's own order: they are its buyer; the customer buyer is "anyone else" here.
+STAFF_BUYER_SEES = Expect(anonymous=401, outsider=404, staff=200, admin=200, owner=200, buyer=404)
+STAFF_BUYER_PAYS = Expect(anonymous=401, outsider=404, staff=200, admin=403, owner=403, buyer=404)
+ANYONE_SIGNED_IN_JOINS = Expect(
+    anonymous=401, outsider=201, staff=201, admin=201, owner=201, buyer=201
+)
+ANYONE_SIGNED_IN_LEAVES = Expect(
+    anonymous=401, outsider=204, staff=204, admin=204, owner=204, buyer=204
+)
 
-Body = Callable[[Crew], dict[str, Any]]
+# A ticket: its holder (the buyer) and the organization's staff and above; 404 to anyone else.
+HOLDER_OR_STAFF_SEE = Expect(
+    anonymous=401, outsider=404, staff=200, admin=200, owner=200, buyer=200
+)
+# The door (check-in, the list for offline scanners): staff and above. A published event is
+# visible, so anyone else signed in is refused with 403 — its ticket holder too.
+STAFF_CHECK_IN_PUBLIC = Expect(anonymous=401, outsider=403, staff=201, admin=201, owner=201)
+STAFF_SEE_PUBLIC = Expect(anonymous=401, outsider=403, staff=200, admin=200, owner=200)
+
+Body = Callable[[Crew, Stage], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -193,7 +312,20 @@ class Case:
 
 
 def _fixed(body: dict[str, Any]) -> Body:
-    return lambda _crew: body
+    return lambda _crew, _stage: body
+
+
+def _order(_crew: Crew, stage: Stage) -> dict[str, Any]:
+    return order_body(stage)
+
+
+def _check_in(_crew: Crew, stage: Stage) -> dict[str, Any]:
+    return {"code": stage.ticket_code}
+
+
+def _scans(_crew: Crew, stage: Stage) -> dict[str, Any]:
+    scanned_at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    return {"scans": [{"code": stage.ticket_code, "scanned_at": scanned_at}]}
 
 
 MATRIX: list[Case] = [
@@ -221,7 +353,7 @@ MATRIX: list[Case] = [
         "/organizations/{org_id}/members",
         Target.ORGANIZATION,
         ADMINS_CREATE,
-        lambda crew: {"email": crew.candidate.email, "role": "staff"},
+        lambda crew, _stage: {"email": crew.candidate.email, "role": "staff"},
     ),
     Case(
         "promote staff to admin",
@@ -268,7 +400,7 @@ MATRIX: list[Case] = [
         "/organizations/{org_id}/events",
         Target.ORGANIZATION,
         ADMINS_CREATE,
-        lambda _crew: event_payload(),
+        lambda _crew, _stage: event_payload(),
     ),
     Case(
         "list organization events",
@@ -350,7 +482,7 @@ MATRIX: list[Case] = [
         "/events/{event_id}/ticket-types",
         Target.DRAFT_EVENT,
         ADMINS_CREATE,
-        lambda _crew: ticket_type_payload(name="Balcony"),
+        lambda _crew, _stage: ticket_type_payload(name="Balcony"),
     ),
     Case(
         "add ticket type to published event",
@@ -358,7 +490,7 @@ MATRIX: list[Case] = [
         "/events/{event_id}/ticket-types",
         Target.PUBLISHED_EVENT,
         ADMINS_CREATE_UNDER_PUBLIC,
-        lambda _crew: ticket_type_payload(name="Balcony"),
+        lambda _crew, _stage: ticket_type_payload(name="Balcony"),
     ),
     Case(
         "update ticket type of draft event",
@@ -376,6 +508,224 @@ MATRIX: list[Case] = [
         ADMINS_CHANGE_PUBLIC,
         _fixed({"name": "Early bird"}),
     ),
+    # buying
+    Case(
+        "buy tickets of published event",
+        "POST",
+        "/events/{event_id}/orders",
+        Target.PUBLISHED_EVENT,
+        ANYONE_SIGNED_IN_BUYS,
+        _order,
+    ),
+    Case(
+        "buy tickets of draft event",
+        "POST",
+        "/events/{event_id}/orders",
+        Target.DRAFT_EVENT,
+        NOT_ON_SALE,
+        _order,
+    ),
+    Case(
+        "buy tickets of a draft cancelled unpublished",
+        "POST",
+        "/events/{event_id}/orders",
+        Target.CANCELLED_EVENT,
+        NOT_ON_SALE,
+        _order,
+    ),
+    # one order
+    Case("get order", "GET", "/orders/{order_id}", Target.PENDING_ORDER, BUYER_OR_ADMINS_SEE),
+    Case(
+        "get a staff member's own order",
+        "GET",
+        "/orders/{order_id}",
+        Target.STAFF_ORDER,
+        STAFF_BUYER_SEES,
+    ),
+    Case(
+        "pay order",
+        "POST",
+        "/orders/{order_id}/pay",
+        Target.PENDING_ORDER,
+        ONLY_THE_BUYER_PAYS,
+        _fixed(PAY_BODY),
+    ),
+    Case(
+        "pay a staff member's own order",
+        "POST",
+        "/orders/{order_id}/pay",
+        Target.STAFF_ORDER,
+        STAFF_BUYER_PAYS,
+        _fixed(PAY_BODY),
+    ),
+    Case(
+        "cancel pending order",
+        "POST",
+        "/orders/{order_id}/cancel",
+        Target.PENDING_ORDER,
+        BUYER_OR_ADMINS_CANCEL,
+    ),
+    Case(
+        "cancel paid order",
+        "POST",
+        "/orders/{order_id}/cancel",
+        Target.PAID_ORDER,
+        BUYER_OR_ADMINS_CANCEL,
+    ),
+    # an event's orders
+    Case(
+        "list orders of draft event",
+        "GET",
+        "/events/{event_id}/orders",
+        Target.DRAFT_EVENT,
+        ADMINS_SEE,
+    ),
+    Case(
+        "list orders of published event",
+        "GET",
+        "/events/{event_id}/orders",
+        Target.PENDING_ORDER,
+        ADMINS_SEE_PUBLIC,
+    ),
+    # promo codes
+    Case(
+        "create promo code for draft event",
+        "POST",
+        "/events/{event_id}/promo-codes",
+        Target.DRAFT_EVENT,
+        ADMINS_CREATE,
+        _fixed({"code": "MATRIX10", "percent_off": 10}),
+    ),
+    Case(
+        "create promo code for published event",
+        "POST",
+        "/events/{event_id}/promo-codes",
+        Target.PUBLISHED_EVENT,
+        ADMINS_CREATE_UNDER_PUBLIC,
+        _fixed({"code": "MATRIX10", "percent_off": 10}),
+    ),
+    Case(
+        "list promo codes of draft event",
+        "GET",
+        "/events/{event_id}/promo-codes",
+        Target.DRAFT_EVENT,
+        ADMINS_SEE,
+    ),
+    Case(
+        "list promo codes of published event",
+        "GET",
+        "/events/{event_id}/promo-codes",
+        Target.PUBLISHED_EVENT,
+        ADMINS_SEE_PUBLIC,
+    ),
+    # waiting lists
+    Case(
+        "join waiting list of sold-out ticket type",
+        "POST",
+        "/ticket-types/{ticket_type_id}/waitlist",
+        Target.SOLD_OUT_TICKET_TYPE,
+        ANYONE_SIGNED_IN_JOINS,
+        _fixed({}),
+    ),
+    Case(
+        "join waiting list of draft ticket type",
+        "POST",
+        "/ticket-types/{ticket_type_id}/waitlist",
+        Target.DRAFT_TICKET_TYPE,
+        NOT_ON_SALE,
+        _fixed({}),
+    ),
+    Case(
+        "leave waiting list",
+        "DELETE",
+        "/ticket-types/{ticket_type_id}/waitlist",
+        Target.WAITED_FOR_TICKET_TYPE,
+        ANYONE_SIGNED_IN_LEAVES,
+    ),
+    Case(
+        "leave waiting list of draft ticket type",
+        "DELETE",
+        "/ticket-types/{ticket_type_id}/waitlist",
+        Target.DRAFT_TICKET_TYPE,
+        NOT_ON_SALE,
+    ),
+    # one ticket
+    Case("get ticket", "GET", "/tickets/{ticket_id}", Target.PAID_ORDER, HOLDER_OR_STAFF_SEE),
+    Case(
+        "get ticket QR code",
+        "GET",
+        "/tickets/{ticket_id}/qr.svg",
+        Target.PAID_ORDER,
+        HOLDER_OR_STAFF_SEE,
+    ),
+    Case(
+        "get printable ticket",
+        "GET",
+        "/tickets/{ticket_id}.pdf",
+        Target.PAID_ORDER,
+        HOLDER_OR_STAFF_SEE,
+    ),
+    # the door
+    Case(
+        "check a ticket in",
+        "POST",
+        "/events/{event_id}/check-ins",
+        Target.PAID_ORDER,
+        STAFF_CHECK_IN_PUBLIC,
+        _check_in,
+    ),
+    Case(
+        "upload offline scans",
+        "POST",
+        "/events/{event_id}/check-ins/batch",
+        Target.PAID_ORDER,
+        STAFF_SEE_PUBLIC,
+        _scans,
+    ),
+    Case(
+        "check-in list of published event",
+        "GET",
+        "/events/{event_id}/check-in-list",
+        Target.PAID_ORDER,
+        STAFF_SEE_PUBLIC,
+    ),
+    Case(
+        "check-in list of draft event",
+        "GET",
+        "/events/{event_id}/check-in-list",
+        Target.DRAFT_EVENT,
+        MEMBERS_SEE,
+    ),
+    # organizer reports
+    Case(
+        "list attendees of published event",
+        "GET",
+        "/events/{event_id}/attendees",
+        Target.PAID_ORDER,
+        ADMINS_SEE_PUBLIC,
+    ),
+    Case(
+        "list attendees of draft event",
+        "GET",
+        "/events/{event_id}/attendees",
+        Target.DRAFT_EVENT,
+        ADMINS_SEE,
+    ),
+    Case(
+        "export attendees as CSV",
+        "GET",
+        "/events/{event_id}/attendees.csv",
+        Target.PAID_ORDER,
+        ADMINS_SEE_PUBLIC,
+    ),
+    Case(
+        "sales of published event",
+        "GET",
+        "/events/{event_id}/sales",
+        Target.PAID_ORDER,
+        ADMINS_SEE_PUBLIC,
+    ),
+    Case("sales of draft event", "GET", "/events/{event_id}/sales", Target.DRAFT_EVENT, ADMINS_SEE),
 ]
 
 # Routes that are deliberately outside the organizer matrix: open to anyone, or about the caller
@@ -396,7 +746,20 @@ PUBLIC_OR_SELF_SERVICE: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),
+        # the caller's own orders, tickets and places on waiting lists
+        ("GET", f"{API}/me/orders"),
+        ("GET", f"{API}/me/tickets"),
+        ("GET", f"{API}/me/waitlist"),
+        # anyone may call; only a body signed with the webhook secret has an effect
+        ("POST", f"{API}/payments/stripe/webhook"),
     }
+)
+# The self-service reads above that need a signed-in caller (401 without a token).
+SELF_SERVICE_READS: tuple[str, ...] = (
+    f"{API}/me",
+    f"{API}/me/orders",
+    f"{API}/me/tickets",
+    f"{API}/me/waitlist",
 )
 
 
@@ -420,15 +783,16 @@ async def api_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def crew(app: FastAPI) -> Crew:
     async with api_client(app) as client:
         owner, admin, staff, outsider, candidate = [await register(client) for _ in range(5)]
+        buyer = await register(client, name="Bea Buyer")
         await create_organization(client, outsider, name="Someone else's")
         home_org_id = await organization_with_team(client, owner, admin, staff)
-    return Crew(owner, admin, staff, outsider, candidate, home_org_id)
+    return Crew(owner, admin, staff, outsider, candidate, home_org_id, buyer)
 
 
 async def call(
     client: httpx.AsyncClient, case: Case, stage: Stage, crew: Crew, headers: dict[str, str]
 ) -> httpx.Response:
-    body = case.body(crew) if case.body else None
+    body = case.body(crew, stage) if case.body else None
     return await client.request(case.method, stage.path(case.template), json=body, headers=headers)
 
 
@@ -509,6 +873,131 @@ class TestDeniedRequestsChangeNothing:
             stage.path("/organizations/{org_id}"), headers=crew.owner.headers
         )
         assert organization.json()["name"] == "Matrix Org"
+
+    async def test_admin_cannot_pay_and_order_stays_pending(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        stage = await build_stage(client, crew, Target.PENDING_ORDER)
+        response = await client.post(
+            stage.path("/orders/{order_id}/pay"), json=PAY_BODY, headers=crew.admin.headers
+        )
+        assert_problem(response, 403)
+        order = await client.get(stage.path("/orders/{order_id}"), headers=crew.buyer.headers)
+        assert order.json()["status"] == "pending"
+        assert order.json()["payment"]["status"] != "captured"
+
+    async def test_outsider_cannot_cancel_and_ticket_stays_valid(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        stage = await build_stage(client, crew, Target.PAID_ORDER)
+        for persona in (Persona.OUTSIDER, Persona.STAFF):
+            response = await client.post(
+                stage.path("/orders/{order_id}/cancel"), headers=crew.headers(persona)
+            )
+            assert_problem(response, 404)
+        order = await client.get(stage.path("/orders/{order_id}"), headers=crew.buyer.headers)
+        assert order.json()["status"] == "confirmed"
+        assert [ticket["status"] for ticket in order.json()["tickets"]] == ["valid"]
+
+    async def test_staff_cannot_create_promo_code(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        stage = await build_stage(client, crew, Target.PUBLISHED_EVENT)
+        response = await client.post(
+            stage.path("/events/{event_id}/promo-codes"),
+            json={"code": "STAFF50", "percent_off": 50},
+            headers=crew.staff.headers,
+        )
+        assert_problem(response, 403)
+        codes = await client.get(
+            stage.path("/events/{event_id}/promo-codes"), headers=crew.admin.headers
+        )
+        assert codes.json()["data"] == []
+
+
+class TestOwnOrdersOfMembers:
+    """A member who buys a ticket for themselves is a buyer like any other: only admins act as
+    the organizer on an order (API.md: cancel is "the buyer before the event starts, or an
+    organization admin")."""
+
+    async def test_staff_cannot_cancel_their_own_order_once_the_event_started(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        org_id = await organization_with_team(client, crew.owner, crew.admin, crew.staff)
+        started = datetime.now(UTC) - timedelta(hours=1)
+        event = await create_event(client, org_id, crew.owner, starts=started)
+        ticket_type = await add_ticket_type(client, event["id"], crew.owner)
+        await publish(client, event["id"], crew.owner)
+        stage = Stage(org_id, event_id=event["id"], ticket_type_id=ticket_type["id"])
+        customers = await place_order(client, stage, crew.buyer, paid=True)
+        staffs = await place_order(client, stage, crew.staff, paid=True)
+
+        for who, own in ((crew.buyer, customers), (crew.staff, staffs)):
+            response = await client.post(own.path("/orders/{order_id}/cancel"), headers=who.headers)
+            problem = assert_problem(response, 409)
+            assert problem["type"].endswith("/order-not-cancellable")
+        # the organizer still can
+        response = await client.post(
+            staffs.path("/orders/{order_id}/cancel"), headers=crew.admin.headers
+        )
+        assert response.status_code == 200, response.text
+
+
+class TestSelfServiceAndPublicRoutes:
+    """The routes outside the matrix still follow the auth rules."""
+
+    @pytest.mark.parametrize("path", SELF_SERVICE_READS)
+    async def test_self_service_read_needs_a_token(
+        self, client: httpx.AsyncClient, crew: Crew, path: str
+    ) -> None:
+        assert_problem(await client.get(path), 401)
+        forged = {"Authorization": f"Bearer {forged_token(crew.buyer)}"}
+        assert_problem(await client.get(path, headers=forged), 401)
+        response = await client.get(path, headers=crew.buyer.headers)
+        assert response.status_code == 200, response.text
+
+    async def test_my_waitlist_shows_only_my_places(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        stage = await build_stage(client, crew, Target.WAITED_FOR_TICKET_TYPE)
+        for persona in (Persona.OUTSIDER, Persona.BUYER):
+            places = (await client.get(f"{API}/me/waitlist", headers=crew.headers(persona))).json()
+            mine = [p for p in places["data"] if p["ticket_type_id"] == stage.ticket_type_id]
+            assert len(mine) == 1, places
+        # the candidate bought the only seat and is on no list
+        places = (await client.get(f"{API}/me/waitlist", headers=crew.candidate.headers)).json()
+        assert stage.ticket_type_id not in {p["ticket_type_id"] for p in places["data"]}
+
+    async def test_my_orders_and_tickets_show_only_mine(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        stage = await build_stage(client, crew, Target.PAID_ORDER)
+        orders = await client.get(f"{API}/me/orders", headers=crew.buyer.headers)
+        tickets = await client.get(f"{API}/me/tickets", headers=crew.buyer.headers)
+        assert stage.order_id in {order["id"] for order in orders.json()["data"]}
+        assert stage.ticket_id in {ticket["id"] for ticket in tickets.json()["data"]}
+        for persona in (Persona.OUTSIDER, Persona.ADMIN, Persona.OWNER):
+            headers = crew.headers(persona)
+            orders = await client.get(f"{API}/me/orders", headers=headers)
+            tickets = await client.get(f"{API}/me/tickets", headers=headers)
+            assert stage.order_id not in {order["id"] for order in orders.json()["data"]}
+            assert stage.ticket_id not in {ticket["id"] for ticket in tickets.json()["data"]}
+
+    async def test_unsigned_stripe_webhook_needs_no_token_and_does_nothing(
+        self, client: httpx.AsyncClient, crew: Crew
+    ) -> None:
+        stage = await build_stage(client, crew, Target.PENDING_ORDER)
+        forged_event = {
+            "id": "evt_forged",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"metadata": {"order_id": stage.order_id}}},
+        }
+        response = await client.post(f"{API}/payments/stripe/webhook", json=forged_event)
+        # 400 (bad signature) where Stripe is configured, 404 where it is not; never 401
+        assert response.status_code in {400, 404}, response.text
+        assert_problem(response, response.status_code)
+        order = await client.get(stage.path("/orders/{order_id}"), headers=crew.buyer.headers)
+        assert order.json()["status"] == "pending"
 
 
 # --- guards: the matrix covers every route, every route states its policy ---------------------
@@ -615,19 +1104,41 @@ ID_ROUTES: list[tuple[str, str, Body | None]] = [
     (
         "POST",
         "/organizations/{bad}/members",
-        lambda crew: {"email": crew.candidate.email, "role": "staff"},
+        lambda crew, _stage: {"email": crew.candidate.email, "role": "staff"},
     ),
     ("PATCH", "/organizations/{org_id}/members/{bad}", _fixed({"role": "admin"})),
     ("DELETE", "/organizations/{org_id}/members/{bad}", None),
     ("GET", "/organizations/{bad}/events", None),
-    ("POST", "/organizations/{bad}/events", lambda _crew: event_payload()),
+    ("POST", "/organizations/{bad}/events", lambda _crew, _stage: event_payload()),
     ("GET", "/events/{bad}", None),
     ("PATCH", "/events/{bad}", _fixed({"title": "A new title"})),
     ("POST", "/events/{bad}/publish", None),
     ("POST", "/events/{bad}/cancel", None),
     ("GET", "/events/{bad}/ticket-types", None),
-    ("POST", "/events/{bad}/ticket-types", lambda _crew: ticket_type_payload()),
+    ("POST", "/events/{bad}/ticket-types", lambda _crew, _stage: ticket_type_payload()),
     ("PATCH", "/ticket-types/{bad}", _fixed({"name": "Early bird"})),
+    ("POST", "/events/{bad}/orders", _fixed({"items": []})),
+    ("GET", "/events/{bad}/orders", None),
+    ("GET", "/orders/{bad}", None),
+    ("POST", "/orders/{bad}/pay", _fixed(PAY_BODY)),
+    ("POST", "/orders/{bad}/cancel", None),
+    ("POST", "/events/{bad}/promo-codes", _fixed({"code": "MATRIX10", "percent_off": 10})),
+    ("GET", "/events/{bad}/promo-codes", None),
+    ("POST", "/ticket-types/{bad}/waitlist", _fixed({})),
+    ("DELETE", "/ticket-types/{bad}/waitlist", None),
+    ("GET", "/tickets/{bad}", None),
+    ("GET", "/tickets/{bad}/qr.svg", None),
+    ("GET", "/tickets/{bad}.pdf", None),
+    ("POST", "/events/{bad}/check-ins", _fixed({"code": "not-a-ticket"})),
+    (
+        "POST",
+        "/events/{bad}/check-ins/batch",
+        _fixed({"scans": [{"code": "not-a-ticket", "scanned_at": "2027-03-01T19:30:00+00:00"}]}),
+    ),
+    ("GET", "/events/{bad}/check-in-list", None),
+    ("GET", "/events/{bad}/attendees", None),
+    ("GET", "/events/{bad}/attendees.csv", None),
+    ("GET", "/events/{bad}/sales", None),
 ]
 
 
@@ -649,8 +1160,9 @@ class TestMalformedIds:
         bad: str,
     ) -> None:
         path = API + template.format(bad=bad, org_id=crew.home_org_id)
+        stage = Stage(crew.home_org_id)
         response = await client.request(
-            method, path, json=body(crew) if body else None, headers=crew.owner.headers
+            method, path, json=body(crew, stage) if body else None, headers=crew.owner.headers
         )
         assert_problem(response, 404)
 

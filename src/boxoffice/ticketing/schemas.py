@@ -165,3 +165,124 @@ class WaitlistPlaceRead(OutputModel):
     joined_at: Timestamp
     offer_expires_at: Timestamp | None
     order_id: uuid.UUID | None
+
+
+# --- tickets in the holder's hands, check-in at the door, organizer views ----------------------
+
+TicketCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class HeldTicketRead(TicketRead):
+    """A ticket with what its holder needs to find the event (``GET /me/tickets``, ``GET
+    /tickets/{id}``)."""
+
+    event_title: str
+    event_starts_at: Timestamp
+    event_ends_at: Timestamp
+    event_timezone: str
+    ticket_type_name: str
+    created_at: Timestamp
+
+
+class CheckInCreate(InputModel):
+    code: TicketCode
+
+
+class CheckInRead(OutputModel):
+    ticket_id: uuid.UUID
+    attendee_name: str
+    ticket_type_id: uuid.UUID
+    checked_in_at: Timestamp
+
+
+class ScanIn(InputModel):
+    code: TicketCode
+    scanned_at: Timestamp
+
+
+MAX_BATCH_SCANS = 5000
+
+
+class CheckInBatchCreate(InputModel):
+    scans: Annotated[list[ScanIn], Field(min_length=1, max_length=MAX_BATCH_SCANS)]
+
+
+class AcceptedScanRead(OutputModel):
+    code: str
+    ticket_id: uuid.UUID
+    checked_in_at: Timestamp
+
+
+class DuplicateScanRead(OutputModel):
+    code: str
+    checked_in_at: Timestamp
+
+
+class CheckInBatchRead(OutputModel):
+    accepted: list[AcceptedScanRead]
+    duplicates: list[DuplicateScanRead]
+    unknown: list[str]
+
+
+class CheckInListItemRead(OutputModel):
+    ticket_id: uuid.UUID
+    code: str
+    attendee_name: str
+    ticket_type_id: uuid.UUID
+    status: Literal["valid", "void"]
+    checked_in_at: Timestamp | None
+
+
+class CheckInListRead(OutputModel):
+    data: list[CheckInListItemRead]
+
+
+class AttendeeRead(OutputModel):
+    ticket_id: uuid.UUID
+    attendee_name: str
+    buyer_email: str | None
+    ticket_type_id: uuid.UUID
+    ticket_type_name: str
+    status: Literal["valid", "void"]
+    checked_in_at: Timestamp | None
+    order_id: uuid.UUID
+
+
+class TicketTypeSalesRead(OutputModel):
+    ticket_type_id: uuid.UUID
+    name: str
+    price_amount: int
+    quantity: int
+    sold: int
+    held: int
+    available: int
+    revenue_amount: int
+    currency: str
+
+
+class OrderCountsRead(OutputModel):
+    pending: int
+    confirmed: int
+    cancelled: int
+    expired: int
+
+
+class EventSalesTotalsRead(OutputModel):
+    capacity: int | None
+    quantity: int
+    sold: int
+    held: int
+    available: int
+    revenue_amount: int
+    currency: str | None
+    tickets_valid: int
+    tickets_void: int
+    checked_in: int
+    orders: OrderCountsRead
+
+
+class SalesReportRead(OutputModel):
+    event_id: uuid.UUID
+    ticket_types: list[TicketTypeSalesRead]
+    totals: EventSalesTotalsRead
+    generated_at: Timestamp
