@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.events.errors import EventCancelled
@@ -81,8 +81,16 @@ async def take(
     already have moved: the caller's transaction must roll back (the unit of work does).
     """
     column = "sold" if as_sold else "held"
+    per_ticket_type, per_event = _per_ticket_type(seats), _per_event(seats)
+    if (
+        guarded
+        and len(per_ticket_type) == 1
+        and len(per_event) == 1
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        return await _take_one_statement(session, per_ticket_type[0], per_event[0], column)
     sold_out = False
-    for ticket_type_id, n in _per_ticket_type(seats):
+    for ticket_type_id, n in per_ticket_type:
         if guarded:
             taken, left = await _remaining(
                 session,
@@ -96,7 +104,7 @@ async def take(
         if not taken:
             raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
         sold_out = sold_out or left == 0
-    for event_id, n in _per_event(seats):
+    for event_id, n in per_event:
         if guarded:
             within = Event.capacity.is_(None) | (_event_left() >= n)
             # Selling also requires the event to be on sale at this instant: an event cancelled
@@ -117,6 +125,53 @@ async def take(
             raise SoldOut.for_event(event_id)
         sold_out = sold_out or left == 0
     return sold_out
+
+
+async def _take_one_statement(
+    session: AsyncSession,
+    ticket_type_take: tuple[uuid.UUID, int],
+    event_take: tuple[uuid.UUID, int],
+    column: str,
+) -> bool:
+    """The common case (one ticket type) on PostgreSQL: both conditional UPDATEs in one
+    statement, so the hot rows stay locked for one round trip fewer (the flash-sale path)."""
+    ticket_type_id, n = ticket_type_take
+    event_id, total = event_take
+    assert n == total  # one ticket type: the event takes the same seats
+    assert column in ("sold", "held")
+    row = (
+        await session.execute(
+            text(
+                f"""
+                WITH took_type AS (
+                    UPDATE ticket_types SET {column} = {column} + :n
+                     WHERE id = :ticket_type_id AND quantity - sold - held >= :n
+                    RETURNING quantity - sold - held AS left_after
+                ), took_event AS (
+                    UPDATE events SET {column} = {column} + :n
+                     WHERE id = :event_id AND status = 'published'
+                       AND (capacity IS NULL OR capacity - sold - held >= :n)
+                       AND EXISTS (SELECT 1 FROM took_type)
+                    RETURNING capacity - sold - held AS left_after
+                )
+                SELECT (SELECT left_after FROM took_type),
+                       EXISTS (SELECT 1 FROM took_event),
+                       (SELECT left_after FROM took_event)
+                """  # noqa: S608 - the column is one of two constants
+            ),
+            {"n": n, "ticket_type_id": ticket_type_id, "event_id": event_id},
+        )
+    ).one()
+    type_left, event_took, event_left = row
+    if type_left is None:
+        raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
+    if not event_took:
+        # The ticket type's UPDATE of this statement stands: the caller's rollback undoes it.
+        status = await session.scalar(select(Event.status).where(Event.id == event_id))
+        if status is not EventStatus.PUBLISHED:
+            raise EventCancelled("tickets of a cancelled event cannot be bought")
+        raise SoldOut.for_event(event_id)
+    return bool(type_left == 0 or event_left == 0)
 
 
 async def _unguarded_take(

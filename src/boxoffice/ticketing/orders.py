@@ -108,11 +108,18 @@ async def create_order(
     free = total == 0
     seats = [Seats(event.id, line.ticket_type_id, line.quantity) for line in lines]
 
-    # Lazy release: only when this request's own read shows too few seats, so the hot path of
-    # a flash sale pays nothing for it. Nothing is locked yet, so releasing cannot deadlock.
-    if any(
-        inventory.capped(ticket_types[line.ticket_type_id], event) < line.quantity for line in lines
-    ) and await release_expired(session, now=now, ticket_type_ids=list(ticket_types)):
+    short = [
+        line
+        for line in lines
+        if inventory.capped(ticket_types[line.ticket_type_id], event) < line.quantity
+    ]
+    if short:
+        # Lazy release: only when this request's own read shows too few seats, so the hot path
+        # of a flash sale pays nothing for it. Nothing is locked yet: releasing cannot deadlock.
+        if not await release_expired(session, now=now, ticket_type_ids=list(ticket_types)):
+            # Sold out as of this transaction's read, and no lapsed hold to take back: answer
+            # without writing anything (most attempts of a flash sale end here).
+            raise _sold_out(ticket_types[short[0].ticket_type_id], event, short[0].quantity)
         # Seats that came back go to the waiting list first.
         await waitlist.offer_seats(
             session, ticket_type_ids=sorted(ticket_types), now=now, offer_for=offer_for
@@ -155,6 +162,13 @@ async def create_order(
     if free:
         issued = await tickets.issue(session, order, items, now=now)
     return OrderView(order, items, issued, promo.code if promo else None)
+
+
+def _sold_out(ticket_type: TicketType, event: Event, wanted: int) -> SoldOut:
+    own = ticket_type.quantity - ticket_type.sold - ticket_type.held
+    if own < wanted:
+        return SoldOut.for_ticket_type(ticket_type.id, max(own, 0))
+    return SoldOut.for_event(event.id)
 
 
 async def _ticket_types_for(
