@@ -59,6 +59,11 @@ class IdempotencyClaim:
     record_id: Any = None
     stored: bool = field(default=False)
 
+    def stored_response(self, body: bytes, *, status_code: int) -> Response:
+        """The response whose body the route already stored with its work (one statement)."""
+        self.stored = self.record_id is not None
+        return Response(body, status_code=status_code, media_type=JSON_MEDIA_TYPE)
+
     async def respond(
         self, session: AsyncSession, content: Any, *, status_code: int = 200
     ) -> Response:

@@ -6,8 +6,8 @@ optional shared ``capacity``. Taking seats is, per counter, one statement of the
     UPDATE … SET held = held + :n WHERE id = :id AND sold + held + :n <= quantity
 
 so the check and the write are one atomic step under any isolation level and any number of
-processes (DESIGN.md invariant 1). Rows are always locked in one order — ticket types by id,
-then events by id — so concurrent orders, releases and confirmations cannot deadlock.
+processes (DESIGN.md invariant 1). Rows are always locked in one order — events by id, then
+ticket types by id — so concurrent orders, releases and confirmations cannot deadlock.
 
 ``guarded=False`` is the test-only negative control (``BOXOFFICE_UNSAFE_INVENTORY_FOR_TESTS``):
 read, check in Python, write back the read value plus n. Under concurrency that loses updates
@@ -90,20 +90,6 @@ async def take(
     ):
         return await _take_one_statement(session, per_ticket_type[0], per_event[0], column)
     sold_out = False
-    for ticket_type_id, n in per_ticket_type:
-        if guarded:
-            taken, left = await _remaining(
-                session,
-                update(TicketType)
-                .where(TicketType.id == ticket_type_id, _tt_left() >= n)
-                .values({column: getattr(TicketType, column) + n})
-                .returning(_tt_left()),
-            )
-        else:
-            taken, left = await _unguarded_take(session, TicketType, ticket_type_id, n, column)
-        if not taken:
-            raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
-        sold_out = sold_out or left == 0
     for event_id, n in per_event:
         if guarded:
             within = Event.capacity.is_(None) | (_event_left() >= n)
@@ -124,7 +110,71 @@ async def take(
                 raise EventCancelled("tickets of a cancelled event cannot be bought")
             raise SoldOut.for_event(event_id)
         sold_out = sold_out or left == 0
+    for ticket_type_id, n in per_ticket_type:
+        if guarded:
+            taken, left = await _remaining(
+                session,
+                update(TicketType)
+                .where(TicketType.id == ticket_type_id, _tt_left() >= n)
+                .values({column: getattr(TicketType, column) + n})
+                .returning(_tt_left()),
+            )
+        else:
+            taken, left = await _unguarded_take(session, TicketType, ticket_type_id, n, column)
+        if not taken:
+            raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
+        sold_out = sold_out or left == 0
     return sold_out
+
+
+# The event row is locked first (the global order: events, then ticket types); the ticket type
+# is taken only if the locked event can supply the seats, and the event only if the ticket type
+# was taken, so the statement either takes both counters or neither.
+TAKE_ONE_TYPE_CTE = """
+    locked_event AS (
+        SELECT capacity - sold - held AS left_before FROM events
+         WHERE id = :event_id AND status = 'published'
+           FOR UPDATE
+    ), took_type AS (
+        UPDATE ticket_types SET {column} = {column} + :n
+         WHERE id = :ticket_type_id AND quantity - sold - held >= :n
+           AND EXISTS (
+               SELECT 1 FROM locked_event WHERE left_before IS NULL OR left_before >= :n
+           )
+        RETURNING quantity - sold - held AS left_after
+    ), took_event AS (
+        UPDATE events SET {column} = {column} + :n
+         WHERE id = :event_id AND EXISTS (SELECT 1 FROM took_type)
+        RETURNING capacity - sold - held AS left_after
+    )"""
+TAKE_ONE_TYPE_RESULT = """
+    SELECT (SELECT left_after FROM took_type),
+           EXISTS (SELECT 1 FROM took_event),
+           (SELECT left_after FROM took_event),
+           EXISTS (SELECT 1 FROM locked_event)"""
+
+
+def take_one_type_sql(column: str) -> str:
+    assert column in ("sold", "held")
+    return TAKE_ONE_TYPE_CTE.format(column=column)
+
+
+async def explain_take_failure(
+    session: AsyncSession,
+    ticket_type_id: uuid.UUID,
+    event_id: uuid.UUID,
+    *,
+    wanted: int,
+    on_sale: bool,
+) -> Exception:
+    """Why a one-statement take changed nothing: the event is not on sale, its capacity is
+    reached, or the ticket type is sold out."""
+    if not on_sale:
+        return EventCancelled("tickets of a cancelled event cannot be bought")
+    own = await session.scalar(select(_tt_left()).where(TicketType.id == ticket_type_id))
+    if own is not None and own >= wanted:
+        return SoldOut.for_event(event_id)
+    return SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
 
 
 async def _take_one_statement(
@@ -134,43 +184,21 @@ async def _take_one_statement(
     column: str,
 ) -> bool:
     """The common case (one ticket type) on PostgreSQL: both conditional UPDATEs in one
-    statement, so the hot rows stay locked for one round trip fewer (the flash-sale path)."""
+    statement, so the hot rows stay locked for one round trip fewer."""
     ticket_type_id, n = ticket_type_take
     event_id, total = event_take
     assert n == total  # one ticket type: the event takes the same seats
-    assert column in ("sold", "held")
+    sql = "WITH" + take_one_type_sql(column) + TAKE_ONE_TYPE_RESULT
     row = (
         await session.execute(
-            text(
-                f"""
-                WITH took_type AS (
-                    UPDATE ticket_types SET {column} = {column} + :n
-                     WHERE id = :ticket_type_id AND quantity - sold - held >= :n
-                    RETURNING quantity - sold - held AS left_after
-                ), took_event AS (
-                    UPDATE events SET {column} = {column} + :n
-                     WHERE id = :event_id AND status = 'published'
-                       AND (capacity IS NULL OR capacity - sold - held >= :n)
-                       AND EXISTS (SELECT 1 FROM took_type)
-                    RETURNING capacity - sold - held AS left_after
-                )
-                SELECT (SELECT left_after FROM took_type),
-                       EXISTS (SELECT 1 FROM took_event),
-                       (SELECT left_after FROM took_event)
-                """  # noqa: S608 - the column is one of two constants
-            ),
-            {"n": n, "ticket_type_id": ticket_type_id, "event_id": event_id},
+            text(sql), {"n": n, "ticket_type_id": ticket_type_id, "event_id": event_id}
         )
     ).one()
-    type_left, event_took, event_left = row
-    if type_left is None:
-        raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
+    type_left, event_took, event_left, on_sale = row
     if not event_took:
-        # The ticket type's UPDATE of this statement stands: the caller's rollback undoes it.
-        status = await session.scalar(select(Event.status).where(Event.id == event_id))
-        if status is not EventStatus.PUBLISHED:
-            raise EventCancelled("tickets of a cancelled event cannot be bought")
-        raise SoldOut.for_event(event_id)
+        raise await explain_take_failure(
+            session, ticket_type_id, event_id, wanted=n, on_sale=on_sale
+        )
     return bool(type_left == 0 or event_left == 0)
 
 
@@ -210,15 +238,6 @@ async def release(session: AsyncSession, seats: list[Seats], *, from_sold: bool)
     Returns True when a sold-out ticket type or event has seats again."""
     column = "sold" if from_sold else "held"
     back = False
-    for ticket_type_id, n in _per_ticket_type(seats):
-        _, left = await _remaining(
-            session,
-            update(TicketType)
-            .where(TicketType.id == ticket_type_id)
-            .values({column: getattr(TicketType, column) - n})
-            .returning(_tt_left()),
-        )
-        back = back or left == n
     for event_id, n in _per_event(seats):
         _, left = await _remaining(
             session,
@@ -228,23 +247,32 @@ async def release(session: AsyncSession, seats: list[Seats], *, from_sold: bool)
             .returning(_event_left()),
         )
         back = back or left == n
+    for ticket_type_id, n in _per_ticket_type(seats):
+        _, left = await _remaining(
+            session,
+            update(TicketType)
+            .where(TicketType.id == ticket_type_id)
+            .values({column: getattr(TicketType, column) - n})
+            .returning(_tt_left()),
+        )
+        back = back or left == n
     return back
 
 
 async def sell_held(session: AsyncSession, seats: list[Seats]) -> None:
     """A paid order's held seats become sold (no availability check: they are already its)."""
-    for ticket_type_id, n in _per_ticket_type(seats):
-        await session.execute(
-            update(TicketType)
-            .where(TicketType.id == ticket_type_id)
-            .values(held=TicketType.held - n, sold=TicketType.sold + n)
-            .execution_options(synchronize_session=False)
-        )
     for event_id, n in _per_event(seats):
         await session.execute(
             update(Event)
             .where(Event.id == event_id)
             .values(held=Event.held - n, sold=Event.sold + n)
+            .execution_options(synchronize_session=False)
+        )
+    for ticket_type_id, n in _per_ticket_type(seats):
+        await session.execute(
+            update(TicketType)
+            .where(TicketType.id == ticket_type_id)
+            .values(held=TicketType.held - n, sold=TicketType.sold + n)
             .execution_options(synchronize_session=False)
         )
 

@@ -62,7 +62,10 @@ async def create_order(
         hold=timedelta(seconds=settings.order_hold_seconds),
         offer_for=timedelta(seconds=settings.waitlist_offer_seconds),
         guarded=not settings.unsafe_inventory_for_tests,
+        idempotency_record_id=claim.record_id,
     )
+    if view.stored_response is not None:
+        return claim.stored_response(view.stored_response, status_code=201)
     return await claim.respond(session, orders.order_document(view), status_code=201)
 
 

@@ -29,7 +29,7 @@ from boxoffice.payments.providers import (
 )
 from boxoffice.payments.registry import PaymentProviders
 from boxoffice.search.indexer import index_event
-from boxoffice.ticketing import inventory, promos, tickets, waitlist
+from boxoffice.ticketing import express, inventory, promos, tickets, waitlist
 from boxoffice.ticketing.errors import (
     OrderExpired,
     OrderNotCancellable,
@@ -66,6 +66,8 @@ class OrderView:
     items: list[OrderItem]
     tickets: list[Ticket]
     promo_code: str | None = None
+    # The response body already stored under the request's Idempotency-Key (express path).
+    stored_response: bytes | None = None
 
 
 # ---------------------------------------------------------------------------------- creation
@@ -82,8 +84,13 @@ async def create_order(
     hold: timedelta,
     offer_for: timedelta,
     guarded: bool = True,
+    idempotency_record_id: uuid.UUID | None = None,
 ) -> OrderView:
-    """Hold the seats of a new order (or sell them at once when it costs nothing)."""
+    """Hold the seats of a new order (or sell them at once when it costs nothing).
+
+    ``idempotency_record_id``: the request's claimed key, so the express path can store the
+    response in the same statement as the order.
+    """
     if event.status is EventStatus.CANCELLED:
         raise EventCancelled("tickets of a cancelled event cannot be bought")
     if event.ends_at <= now:
@@ -113,6 +120,7 @@ async def create_order(
         for line in lines
         if inventory.capped(ticket_types[line.ticket_type_id], event) < line.quantity
     ]
+    released = False
     if short:
         # Lazy release: only when this request's own read shows too few seats, so the hot path
         # of a flash sale pays nothing for it. Nothing is locked yet: releasing cannot deadlock.
@@ -120,10 +128,40 @@ async def create_order(
             # Sold out as of this transaction's read, and no lapsed hold to take back: answer
             # without writing anything (most attempts of a flash sale end here).
             raise _sold_out(ticket_types[short[0].ticket_type_id], event, short[0].quantity)
+        released = True
         # Seats that came back go to the waiting list first.
         await waitlist.offer_seats(
             session, ticket_type_ids=sorted(ticket_types), now=now, offer_for=offer_for
         )
+
+    # The express path runs outside this transaction: only when this transaction holds no
+    # row locks it would have to wait for (a lazy release takes some).
+    if (
+        guarded
+        and not released
+        and len(lines) == 1
+        and promo is None
+        and not free
+        and express.eligible(session)
+    ):
+        line = lines[0]
+        ticket_type = ticket_types[line.ticket_type_id]
+        express_order, item, body, sold_out = await express.create(
+            session,
+            event_id=event.id,
+            user_id=user_id,
+            ticket_type_id=ticket_type.id,
+            quantity=line.quantity,
+            unit_amount=ticket_type.price_amount,
+            currency=ticket_type.currency,
+            now=now,
+            hold=hold,
+            idempotency_record_id=idempotency_record_id,
+        )
+        if sold_out:
+            await index_event(session, event.id)
+        public_event_changed(session, event.id)
+        return OrderView(express_order, [item], [], None, stored_response=body)
 
     order = Order(
         id=uuid.uuid4(),
