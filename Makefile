@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-postgres lint fmt migrate seed bench bench-search lock clean
+.PHONY: help run test test-postgres lint fmt migrate seed bench bench-search bench-flash lock clean
 
 help:
 	@echo "make run      start Boxoffice on http://$${BOXOFFICE_HOST:-127.0.0.1}:$${BOXOFFICE_PORT:-8000} (SQLite under var/, demo data on first start)"
@@ -14,6 +14,7 @@ help:
 	@echo "make migrate  bring the database schema up to date"
 	@echo "make bench    load benchmarks (see docs/benchmarks.md)"
 	@echo "make bench-search  search latency at 1,000,000 events (see docs/benchmarks.md)"
+	@echo "make bench-flash   flash sale: 10,000 order attempts for 1,000 seats (see docs/benchmarks.md)"
 	@echo "make lock     re-resolve requirements/*.lock from pyproject.toml"
 
 $(BIN)/python:
@@ -65,6 +66,9 @@ bench: $(VENV)/.installed-dev
 
 bench-search: $(VENV)/.installed-dev
 	$(BIN)/python bench/search.py --explain docs/search-plans.md $(BENCH_ARGS)
+
+bench-flash: $(VENV)/.installed-dev
+	$(BIN)/python bench/flash_sale.py $(BENCH_ARGS)
 
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
