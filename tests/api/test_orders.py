@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from boxoffice.app import create_app
+from tests.conftest import Backend, make_settings
 from tests.helpers import API, Account, assert_problem, published_event, register, tenant
 
 GOOD_CARD = "4242424242424242"
@@ -130,3 +134,22 @@ async def test_idempotent_order_creation(client: httpx.AsyncClient) -> None:
         422,
         "Idempotency-Key",
     )
+
+
+async def test_concurrent_orders_never_starve_a_small_pool(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """A request must never hold two pooled connections at once (the express path writes on
+    its own connection): with a pool of 1 (+1 overflow) and 12 concurrent orders, a request
+    holding one while waiting for another would starve the pool and fail with a timeout."""
+    settings = make_settings(backend, tmp_path, database_pool_size=1)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            _, event, tt = await _event(client, quantity=8)
+            buyers = [await register(client) for _ in range(3)]
+            responses = await asyncio.gather(
+                *(buy(client, buyers[i % 3], event["id"], tt) for i in range(12))
+            )
+    assert sorted(r.status_code for r in responses) == [201] * 8 + [409] * 4

@@ -72,7 +72,9 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
     else:
         if session.in_transaction():
             await session.commit()
-            await _after_commit(request, session)
+        # Also after work committed outside this session's transaction (the express order
+        # path's autocommitted statement), which records its changes here too.
+        await _after_commit(request, session)
     finally:
         if session.in_transaction():
             await session.close()

@@ -146,21 +146,29 @@ async def create_order(
     ):
         line = lines[0]
         ticket_type = ticket_types[line.ticket_type_id]
+        event_id = event.id
+        arguments: dict[str, Any] = {
+            "event_id": event_id,
+            "user_id": user_id,
+            "ticket_type_id": ticket_type.id,
+            "quantity": line.quantity,
+            "unit_amount": ticket_type.price_amount,
+            "currency": ticket_type.currency,
+        }
+        # This transaction only read: end it, so the request never holds two pooled
+        # connections at once (200 requests each waiting for a second one would starve the
+        # pool). Its loaded objects are expired from here on; only the values above are used.
+        await session.rollback()
         express_order, item, body, sold_out = await express.create(
             session,
-            event_id=event.id,
-            user_id=user_id,
-            ticket_type_id=ticket_type.id,
-            quantity=line.quantity,
-            unit_amount=ticket_type.price_amount,
-            currency=ticket_type.currency,
+            **arguments,
             now=now,
             hold=hold,
             idempotency_record_id=idempotency_record_id,
         )
         if sold_out:
-            await index_event(session, event.id)
-        public_event_changed(session, event.id)
+            await index_event(session, event_id)
+        public_event_changed(session, event_id)
         return OrderView(express_order, [item], [], None, stored_response=body)
 
     order = Order(
