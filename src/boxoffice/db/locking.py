@@ -1,6 +1,8 @@
 """Row locks for check-then-write rules that a single conditional UPDATE cannot express.
 
-PostgreSQL takes ``SELECT … FOR UPDATE`` on the row that guards the rule; concurrent writers
+PostgreSQL takes ``SELECT … FOR NO KEY UPDATE`` on the row that guards the rule (the strength
+of an UPDATE: rows inserted with a foreign key to it, which take KEY SHARE, never conflict
+with it, so it cannot deadlock against them); concurrent writers
 queue on it until the first commits. SQLite needs nothing more: its write transactions start
 with ``BEGIN IMMEDIATE`` (db/engine.py), which already serializes writers.
 """
@@ -18,4 +20,6 @@ async def lock_row(session: AsyncSession, model: Any, row_id: uuid.UUID) -> None
     """Lock one row by primary key until the current transaction ends."""
     if not session.in_transaction():
         raise RuntimeError("lock_row needs a transaction: a lock outside one guards nothing")
-    await session.execute(select(model.id).where(model.id == row_id).with_for_update())
+    await session.execute(
+        select(model.id).where(model.id == row_id).with_for_update(key_share=True)
+    )

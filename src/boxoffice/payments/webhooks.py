@@ -69,7 +69,9 @@ async def _order_for(session: AsyncSession, payment_intent_id: Any) -> Order | N
     if not isinstance(payment_intent_id, str):
         return None
     return await session.scalar(
-        select(Order).where(Order.payment_reference == payment_intent_id).with_for_update()
+        select(Order)
+        .where(Order.payment_reference == payment_intent_id)
+        .with_for_update(key_share=True)
     )
 
 

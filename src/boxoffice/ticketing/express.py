@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import SessionTransactionOrigin
 
 from boxoffice.core.json import JSON_MEDIA_TYPE, dumps
 from boxoffice.ticketing import inventory
@@ -56,8 +57,16 @@ EXPRESS_ORDER_SQL = (
 
 
 def eligible(session: AsyncSession) -> bool:
+    """The express path ends the caller's transaction (create_order rolls its reads back), so
+    only a transaction that began by itself, as a request's unit of work does, may take it; a
+    caller that began one (``async with session.begin():``) owns it: the general path."""
     bind = session.bind
-    return isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
+    transaction = session.sync_session.get_transaction()
+    return (
+        isinstance(bind, AsyncEngine)
+        and bind.dialect.name == "postgresql"
+        and (transaction is None or transaction.origin is SessionTransactionOrigin.AUTOBEGIN)
+    )
 
 
 async def create(

@@ -89,6 +89,9 @@ async def take(
         and session.get_bind().dialect.name == "postgresql"
     ):
         return await _take_one_statement(session, per_ticket_type[0], per_event[0], column)
+    if not guarded:
+        await _unguarded_take(session, per_event, per_ticket_type, column)
+        return False
     sold_out = False
     for event_id, n in per_event:
         if guarded:
@@ -102,8 +105,8 @@ async def take(
                 .values({column: getattr(Event, column) + n})
                 .returning(_event_left()),
             )
-        else:
-            taken, left = await _unguarded_take(session, Event, event_id, n, column)
+        else:  # pragma: no cover - handled above
+            raise AssertionError
         if not taken:
             status = await session.scalar(select(Event.status).where(Event.id == event_id))
             if status is not EventStatus.PUBLISHED:
@@ -119,8 +122,8 @@ async def take(
                 .values({column: getattr(TicketType, column) + n})
                 .returning(_tt_left()),
             )
-        else:
-            taken, left = await _unguarded_take(session, TicketType, ticket_type_id, n, column)
+        else:  # pragma: no cover - handled above
+            raise AssertionError
         if not taken:
             raise SoldOut.for_ticket_type(ticket_type_id, await _left(session, ticket_type_id))
         sold_out = sold_out or left == 0
@@ -134,7 +137,7 @@ TAKE_ONE_TYPE_CTE = """
     locked_event AS (
         SELECT capacity - sold - held AS left_before FROM events
          WHERE id = :event_id AND status = 'published'
-           FOR UPDATE
+           FOR NO KEY UPDATE
     ), took_type AS (
         UPDATE ticket_types SET {column} = {column} + :n
          WHERE id = :ticket_type_id AND quantity - sold - held >= :n
@@ -204,28 +207,50 @@ async def _take_one_statement(
 
 async def _unguarded_take(
     session: AsyncSession,
-    model: type[TicketType] | type[Event],
-    row_id: uuid.UUID,
-    n: int,
+    per_event: list[tuple[uuid.UUID, int]],
+    per_ticket_type: list[tuple[uuid.UUID, int]],
     column: str,
-) -> tuple[bool, int | None]:
-    limit = TicketType.quantity if model is TicketType else Event.capacity
-    sold, held, maximum = (
-        await session.execute(select(model.sold, model.held, limit).where(model.id == row_id))
-    ).one()
-    if maximum is not None and sold + held + n > maximum:
-        return False, None
-    # Widen the read-to-write window as a slow request would, so the negative control
-    # reliably shows what the conditional UPDATE prevents.
+) -> None:
+    """The negative control: read every counter, check in Python, wait as a slow request
+    would, then write back what was read plus n — lost updates under concurrency."""
+    events = {
+        row_id: (sold, held, capacity)
+        for row_id, sold, held, capacity in await session.execute(
+            select(Event.id, Event.sold, Event.held, Event.capacity).where(
+                Event.id.in_([event_id for event_id, _ in per_event])
+            )
+        )
+    }
+    types = {
+        row_id: (sold, held, quantity)
+        for row_id, sold, held, quantity in await session.execute(
+            select(TicketType.id, TicketType.sold, TicketType.held, TicketType.quantity).where(
+                TicketType.id.in_([ticket_type_id for ticket_type_id, _ in per_ticket_type])
+            )
+        )
+    }
+    for event_id, n in per_event:
+        sold, held, capacity = events[event_id]
+        if capacity is not None and sold + held + n > capacity:
+            raise SoldOut.for_event(event_id)
+    for ticket_type_id, n in per_ticket_type:
+        sold, held, quantity = types[ticket_type_id]
+        if sold + held + n > quantity:
+            raise SoldOut.for_ticket_type(ticket_type_id, max(quantity - sold - held, 0))
     await asyncio.sleep(UNGUARDED_RACE_WINDOW_SECONDS)
-    current = sold if column == "sold" else held
-    await session.execute(
-        update(model)
-        .where(model.id == row_id)
-        .values({column: current + n})
-        .execution_options(synchronize_session=False)
-    )
-    return True, None if maximum is None else maximum - sold - held - n
+    for model, counters, wanted in (
+        (Event, events, per_event),
+        (TicketType, types, per_ticket_type),
+    ):
+        for row_id, n in wanted:
+            sold, held, _ = counters[row_id]
+            current = sold if column == "sold" else held
+            await session.execute(
+                update(model)
+                .where(model.id == row_id)
+                .values({column: current + n})
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def _left(session: AsyncSession, ticket_type_id: uuid.UUID) -> int:

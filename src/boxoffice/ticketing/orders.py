@@ -200,10 +200,14 @@ async def create_order(
     ]
     session.add_all(items)
     await session.flush()
+    if promo is not None and not guarded:
+        # The negative control reads and writes the code's uses before any row lock, where a
+        # slow request would race; the guarded statement needs no such care.
+        await promos.use(session, promo, guarded=False)
     # The hot rows are locked last, so they stay locked for as short a time as possible.
     await take_seats(session, seats, as_sold=free, guarded=guarded)
-    if promo is not None:
-        await promos.use(session, promo, guarded=guarded)
+    if promo is not None and guarded:
+        await promos.use(session, promo)
     issued: list[Ticket] = []
     if free:
         issued = await tickets.issue(session, order, items, now=now)
@@ -589,7 +593,7 @@ async def cancel_open_orders(
                 Order.status.in_((OrderStatus.PENDING, OrderStatus.CONFIRMED)),
             )
             .order_by(Order.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     )
@@ -627,7 +631,7 @@ async def release_expired(
 ) -> list[uuid.UUID]:
     """Expire pending orders whose hold lapsed and give their seats back, exactly once each.
 
-    The orders are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (two sweepers, or a
+    The orders are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL (two sweepers, or a
     sweeper and a buyer, never wait for each other) and moved with one conditional UPDATE;
     only the orders that UPDATE changed release seats. Returns the expired orders' ids.
     """
@@ -640,7 +644,9 @@ async def release_expired(
         )
     candidates = list(
         await session.scalars(
-            query.order_by(Order.id).limit(limit).with_for_update(skip_locked=True, of=Order)
+            query.order_by(Order.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Order, key_share=True)
         )
     )
     if not candidates:
