@@ -4,7 +4,7 @@
         [--buyers 200] [--workers 2] [--pool-size 10] [--threads 2]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/boxoffice_flash_bench]
         [--redis-url redis://127.0.0.1:6379/15] [--pgbench-clients 50] [--pgbench-duration 10]
-        [--output bench/results/flash_sale.json]
+        [--server-env BOXOFFICE_X=VALUE ...] [--no-warmup] [--output bench/results/flash_sale.json]
 
 What one run does (``make bench-flash``):
 
@@ -597,6 +597,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         # One address registers every buyer before the measurement; orders have no limit.
         "BOXOFFICE_RATE_LIMIT_REGISTER": GENEROUS_LIMIT,
         "BOXOFFICE_RATE_LIMIT_REGISTER_IP": GENEROUS_LIMIT,
+        **dict(item.split("=", 1) for item in args.server_env),
     }
 
 
@@ -622,8 +623,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--pgbench-clients", type=base.positive_int, default=50, help="at most (default: 50)")
     add("--pgbench-duration", type=base.positive_int, default=10, help="seconds (default: 10)")
     add("--no-warmup", action="store_true", help="skip the warm-up orders")
+    add(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="BOXOFFICE_X=VALUE",
+        help="an extra setting for the server, e.g. BOXOFFICE_DATABASE_PRE_PING=false "
+        "(repeatable; other BOXOFFICE_ variables of this shell are not passed on)",
+    )
     add("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     args = parser.parse_args(argv)
+    for item in args.server_env:
+        if not re.fullmatch(r"BOXOFFICE_[A-Z0-9_]+=.*", item):
+            parser.error(f"--server-env {item!r}: expected BOXOFFICE_NAME=VALUE")
     if args.concurrency < args.threads:
         parser.error("--concurrency must be at least --threads")
     return args
