@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from starlette.responses import Response
 
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.core.idempotency import Idempotency
 from boxoffice.core.json import JSONBytesResponse
-from boxoffice.core.pagination import Page, PageOf, decode_key, encode_key, page_envelope
+from boxoffice.core.pagination import Page, PageOf, page_envelope
 from boxoffice.core.routing import API_PREFIX
 from boxoffice.core.state import AppSettings, Payments
-from boxoffice.core.timestamps import parse_aware_iso, utcnow
+from boxoffice.core.timestamps import utcnow
 from boxoffice.db.session import WriteSession
 from boxoffice.events.access import EventAdmin
 from boxoffice.organizations.models import Role
@@ -162,17 +161,5 @@ async def list_event_orders(
     query = select(Order).where(Order.event_id == access.event.id)
     if status is not None:
         query = query.where(Order.status == status)
-    after = decode_key(page.cursor, [parse_aware_iso, uuid.UUID])
-    if after is not None:
-        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
-    rows = list(
-        await session.scalars(
-            query.order_by(Order.created_at.desc(), Order.id.desc()).limit(page.limit + 1)
-        )
-    )
-    next_cursor = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        next_cursor = encode_key((rows[-1].created_at, rows[-1].id))
-    items = [orders.order_document(view) for view in await orders.load_views(session, rows)]
+    items, next_cursor = await orders.newest_first_page(session, query, page)
     return JSONBytesResponse(page_envelope(items, next_cursor))

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import ValidationFailed
+from boxoffice.core.pagination import PageParams, decode_key, encode_key
+from boxoffice.core.timestamps import parse_aware_iso
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled
 from boxoffice.events.models import Event, EventStatus
@@ -318,6 +320,25 @@ async def load_views(session: AsyncSession, rows: list[Order]) -> list[OrderView
         )
         for order in rows
     ]
+
+
+async def newest_first_page(
+    session: AsyncSession, query: Select[Order], page: PageParams
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``query``'s orders, newest first, as documents; and the next cursor."""
+    after = decode_key(page.cursor, [parse_aware_iso, uuid.UUID])
+    if after is not None:
+        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
+    rows = list(
+        await session.scalars(
+            query.order_by(Order.created_at.desc(), Order.id.desc()).limit(page.limit + 1)
+        )
+    )
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        next_cursor = encode_key((rows[-1].created_at, rows[-1].id))
+    return [order_document(view) for view in await load_views(session, rows)], next_cursor
 
 
 def seats_of(order: Order, items: list[OrderItem]) -> list[Seats]:

@@ -13,7 +13,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from starlette.responses import Response
 
 from boxoffice.accounts.auth import SignedIn
@@ -88,19 +88,7 @@ async def my_orders(
     query = select(Order).where(Order.user_id == claims.user_id)
     if status is not None:
         query = query.where(Order.status == status)
-    after = decode_key(page.cursor, [parse_aware_iso, uuid.UUID])
-    if after is not None:
-        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
-    rows = list(
-        await session.scalars(
-            query.order_by(Order.created_at.desc(), Order.id.desc()).limit(page.limit + 1)
-        )
-    )
-    next_cursor = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        next_cursor = encode_key((rows[-1].created_at, rows[-1].id))
-    items = [orders.order_document(view) for view in await orders.load_views(session, rows)]
+    items, next_cursor = await orders.newest_first_page(session, query, page)
     return JSONBytesResponse(page_envelope(items, next_cursor), headers={"Cache-Control": NO_STORE})
 
 
