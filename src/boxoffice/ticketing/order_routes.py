@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
@@ -26,10 +26,6 @@ from boxoffice.ticketing.models import Order, OrderStatus
 from boxoffice.ticketing.schemas import OrderCreate, OrderRead, PayBody
 
 router = APIRouter(prefix=API_PREFIX, tags=["orders"])
-
-ORDER_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Sold out, the hold expired, or the key is in use"},
-}
 
 
 @router.post(
