@@ -110,6 +110,9 @@ def make_settings(backend: Backend, var_dir: Path, **overrides: object) -> Setti
         "rate_limit_login_ip": GENEROUS_LIMIT,
         "rate_limit_register_ip": GENEROUS_LIMIT,
         "log_level": "warning",
+        # Jobs run only where a test runs them (tests.helpers.run_jobs or a real worker).
+        "jobs_broker": "embedded",
+        "jobs_in_process": False,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -27,6 +27,17 @@ class PaymentProviderName(StrEnum):
     STRIPE = "stripe"
 
 
+class JobsBroker(StrEnum):
+    REDIS = "redis"
+    EMBEDDED = "embedded"
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
 class ConfigurationError(Exception):
     """Raised with one line that names the offending ``BOXOFFICE_`` variable."""
 
@@ -85,6 +96,26 @@ class Settings(BaseSettings):
     # Test-only negative control: takes seats and promo uses read-then-write instead of with
     # one conditional UPDATE, so the concurrency tests can prove they detect an oversell.
     unsafe_inventory_for_tests: bool = False
+    # Background jobs (Dramatiq). The broker defaults to Redis when BOXOFFICE_REDIS_URL is set.
+    jobs_broker: JobsBroker | None = None
+    # Run a worker, the outbox relay and the scheduler inside `serve`; default: embedded broker.
+    jobs_in_process: bool | None = None
+    jobs_in_process_threads: int = Field(default=4, ge=1, le=64)
+    jobs_heartbeat_timeout_seconds: float = Field(default=15, ge=1)
+    jobs_lease_seconds: float = Field(default=600, ge=5)
+    jobs_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0)
+    reminder_hours_before: float = Field(default=24, gt=0)
+    public_url: str = "http://127.0.0.1:8000"
+    # E-mail. Without BOXOFFICE_SMTP_HOST, messages are written as .eml files under var/mail/.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: SmtpTls = SmtpTls.STARTTLS
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    mail_from: str = "Boxoffice <tickets@boxoffice.localhost>"
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -130,6 +161,8 @@ class Settings(BaseSettings):
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'boxoffice.db'}"
+        if self.jobs_broker is JobsBroker.REDIS and not self.redis_url:
+            raise ValueError("BOXOFFICE_JOBS_BROKER=redis needs BOXOFFICE_REDIS_URL")
         if self.payment_provider is PaymentProviderName.STRIPE and not (
             self.stripe_secret_key and self.stripe_webhook_secret
         ):
@@ -153,6 +186,22 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def broker(self) -> JobsBroker:
+        if self.jobs_broker is not None:
+            return self.jobs_broker
+        return JobsBroker.REDIS if self.redis_url else JobsBroker.EMBEDDED
+
+    @property
+    def runs_jobs_in_process(self) -> bool:
+        if self.jobs_in_process is not None:
+            return self.jobs_in_process
+        return self.broker is JobsBroker.EMBEDDED
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
 
 
 def _embedded_secret_key(var_dir: Path) -> str:

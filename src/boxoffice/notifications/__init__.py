@@ -1,0 +1,1 @@
+"""E-mail: templates, message composition, delivery, and the jobs that send them."""
