@@ -98,6 +98,26 @@ async def backend(
         await _drop_postgres_database(name)
 
 
+@pytest.fixture(scope="module", params=_backends())
+async def isolated_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Backend]:
+    """A database of the test module's own: for tests that count rows every test writes
+    (the outbox, the dead letters, periodic runs)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "isolated.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await asyncio.to_thread(upgrade, url)
+        yield Backend("sqlite", url, "")
+        return
+    url, name = await _create_postgres_database()
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield Backend("postgres", url, TEST_REDIS_URL)
+    finally:
+        await _drop_postgres_database(name)
+
+
 def make_settings(backend: Backend, var_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": backend.database_url,
@@ -109,6 +129,8 @@ def make_settings(backend: Backend, var_dir: Path, **overrides: object) -> Setti
         "rate_limit_refresh": GENEROUS_LIMIT,
         "rate_limit_login_ip": GENEROUS_LIMIT,
         "rate_limit_register_ip": GENEROUS_LIMIT,
+        "rate_limit_password_reset": GENEROUS_LIMIT,
+        "rate_limit_password_reset_ip": GENEROUS_LIMIT,
         "log_level": "warning",
         # Jobs run only where a test runs them (tests.helpers.run_jobs or a real worker).
         "jobs_broker": "embedded",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -13,6 +12,7 @@ from redis.asyncio import Redis
 
 from boxoffice import __version__
 from boxoffice.accounts.routes import router as accounts_router
+from boxoffice.analytics.routes import router as analytics_router
 from boxoffice.config import Settings, get_settings
 from boxoffice.core.cache import Cache, MemoryCache, NullCache, RedisCache
 from boxoffice.core.handlers import install_error_handlers
@@ -25,6 +25,8 @@ from boxoffice.db.engine import create_database
 from boxoffice.db.migrate import ensure_migrated
 from boxoffice.events.fast_reads import CachedPublicReads
 from boxoffice.events.routes import router as events_router
+from boxoffice.jobs.embedded import job_runtime
+from boxoffice.jobs.routes import router as jobs_router
 from boxoffice.observability.docs import install_docs
 from boxoffice.observability.health import router as health_router
 from boxoffice.observability.logging import configure_logging
@@ -35,7 +37,6 @@ from boxoffice.payments.routes import router as payments_router
 from boxoffice.ticketing.order_routes import router as orders_router
 from boxoffice.ticketing.promo_routes import router as promo_router
 from boxoffice.ticketing.routes import router as ticketing_router
-from boxoffice.ticketing.sweep import sweeper
 from boxoffice.ticketing.ticket_routes import router as tickets_router
 from boxoffice.ticketing.waitlist_routes import router as waitlist_router
 
@@ -56,20 +57,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         try:
             await ensure_migrated(database.write_engine)
-            app.state.resources = AppResources(
-                settings=settings,
-                database=database,
-                rate_limiter=RateLimiter(settings),
-                redis=redis,
-                cache=_cache(settings, redis),
-                payments=PaymentProviders(settings),
-            )
-            async with sweeper(
-                database,
-                app.state.resources.cache,
-                interval=settings.hold_sweep_interval_seconds,
-                offer_for=timedelta(seconds=settings.waitlist_offer_seconds),
-            ):
+            cache = _cache(settings, redis)
+            async with job_runtime(settings, database, cache) as jobs:
+                app.state.resources = AppResources(
+                    settings=settings,
+                    database=database,
+                    rate_limiter=RateLimiter(settings),
+                    redis=redis,
+                    cache=cache,
+                    payments=PaymentProviders(settings),
+                    jobs=jobs,
+                )
                 yield
         finally:
             if redis is not None:
@@ -99,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         waitlist_router,
         tickets_router,
         payments_router,
+        analytics_router,
+        jobs_router,
         health_router,
     )
     document_routes(app)

@@ -1,4 +1,4 @@
-"""The ``boxoffice`` command: serve, migrate, seed, createadmin."""
+"""The ``boxoffice`` command: serve, worker, scheduler, jobs, migrate, seed, createadmin."""
 
 from __future__ import annotations
 
@@ -94,6 +94,15 @@ def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(search_app, name="search")
+
+
+def _add_jobs_commands() -> None:
+    from boxoffice.jobs.cli import jobs_app  # noqa: PLC0415
+
+    app.add_typer(jobs_app, name="jobs")
+
+
+_add_jobs_commands()
 
 
 def _run_search_rebuild(settings: Settings, *, only_if_required: bool, force: bool) -> None:
@@ -227,6 +236,52 @@ def _seed_bulk(events: int, random_seed: int) -> None:
         f"({created / elapsed:,.0f} events/s)",
         err=True,
     )
+
+
+@app.command()
+def worker(
+    queues: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--queues",
+            "-Q",
+            help="Queues to consume (critical, default, low; repeat or comma-separate). "
+            "Default: all three, critical first",
+        ),
+    ] = None,
+    processes: Annotated[
+        int, typer.Option(min=1, help="Worker processes (default: CPU count)")
+    ] = os.cpu_count() or 1,
+    threads: Annotated[int, typer.Option(min=1, help="Jobs run at once per process")] = 8,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve the workers' Prometheus metrics on this port")
+    ] = None,
+) -> None:
+    """Run job workers on Redis (any number, on any number of machines)."""
+    from boxoffice.jobs.cli import parse_queues, run_worker  # noqa: PLC0415
+
+    settings = _settings()
+    _check_migrated(settings)
+    names = parse_queues(queues)
+    raise typer.Exit(
+        run_worker(
+            settings,
+            queues=names,
+            processes=processes,
+            threads=threads,
+            metrics_port=metrics_port,
+        )
+    )
+
+
+@app.command()
+def scheduler() -> None:
+    """Fire the periodic jobs (run one or more: one is active, the others stand by)."""
+    from boxoffice.jobs.cli import run_scheduler_process  # noqa: PLC0415
+
+    settings = _settings()
+    _check_migrated(settings)
+    run_scheduler_process(settings)
 
 
 @app.command()

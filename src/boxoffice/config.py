@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     rate_limit_login_ip: str = "100/minute"
     rate_limit_register_ip: str = "30/minute"
     rate_limit_refresh: str = "60/minute"
+    # Password-reset e-mails: per address (so nobody floods one inbox) and per client IP.
+    rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate limit, not a password
+    rate_limit_password_reset_ip: str = "30/hour"  # noqa: S105 - a rate limit, not a password
     rate_limit_enabled: bool = True
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Ticketing
@@ -102,9 +105,13 @@ class Settings(BaseSettings):
     jobs_in_process: bool | None = None
     jobs_in_process_threads: int = Field(default=4, ge=1, le=64)
     jobs_heartbeat_timeout_seconds: float = Field(default=15, ge=1)
-    jobs_lease_seconds: float = Field(default=600, ge=5)
+    jobs_lease_seconds: float = Field(default=600, ge=1)
+    # Multiplies every job's retry backoff (tests and drills shorten it).
+    jobs_backoff_scale: float = Field(default=1.0, gt=0, le=100)
     jobs_relay_interval_seconds: float = Field(default=1.0, gt=0)
     scheduler_tick_seconds: float = Field(default=1.0, gt=0)
+    # Overrides of periodic jobs' periods: "job=seconds,..." (0 turns a job off).
+    scheduler_periods: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
     reminder_hours_before: float = Field(default=24, gt=0)
     public_url: str = "http://127.0.0.1:8000"
     # E-mail. Without BOXOFFICE_SMTP_HOST, messages are written as .eml files under var/mail/.
@@ -115,6 +122,9 @@ class Settings(BaseSettings):
     smtp_tls: SmtpTls = SmtpTls.STARTTLS
     smtp_timeout_seconds: float = Field(default=30, gt=0)
     mail_from: str = "Boxoffice <tickets@boxoffice.localhost>"
+    # How long a worker's claim on an e-mail it is sending lasts: a killed worker's e-mails
+    # are sent again (same Message-ID) once it ran out. Longer than one SMTP send can take.
+    mail_claim_seconds: float = Field(default=60, ge=1)
     password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
@@ -124,12 +134,30 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("scheduler_periods", mode="before")
+    @classmethod
+    def _parse_periods(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        periods: dict[str, float] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, _, seconds = item.partition("=")
+            try:
+                periods[name.strip()] = float(seconds)
+            except ValueError:
+                raise ValueError(f"expected job=seconds, got {item!r}") from None
+            if periods[name.strip()] < 0:
+                raise ValueError(f"{name.strip()}: a period cannot be negative")
+        return periods
+
     @field_validator(
         "rate_limit_login",
         "rate_limit_register",
         "rate_limit_login_ip",
         "rate_limit_register_ip",
         "rate_limit_refresh",
+        "rate_limit_password_reset",
+        "rate_limit_password_reset_ip",
     )
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:

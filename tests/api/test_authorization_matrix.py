@@ -726,6 +726,20 @@ MATRIX: list[Case] = [
         ADMINS_SEE_PUBLIC,
     ),
     Case("sales of draft event", "GET", "/events/{event_id}/sales", Target.DRAFT_EVENT, ADMINS_SEE),
+    Case(
+        "daily sales of published event",
+        "GET",
+        "/events/{event_id}/sales/daily",
+        Target.PAID_ORDER,
+        ADMINS_SEE_PUBLIC,
+    ),
+    Case(
+        "daily sales of draft event",
+        "GET",
+        "/events/{event_id}/sales/daily",
+        Target.DRAFT_EVENT,
+        ADMINS_SEE,
+    ),
 ]
 
 # Routes that are deliberately outside the organizer matrix: open to anyone, or about the caller
@@ -736,6 +750,8 @@ PUBLIC_OR_SELF_SERVICE: frozenset[tuple[str, str]] = frozenset(
         ("POST", f"{API}/auth/login"),
         ("POST", f"{API}/auth/refresh"),
         ("POST", f"{API}/auth/logout"),
+        ("POST", f"{API}/auth/password-reset"),
+        ("POST", f"{API}/auth/password-reset/confirm"),
         ("GET", f"{API}/me"),
         ("POST", f"{API}/organizations"),
         ("GET", f"{API}/organizations"),
@@ -752,6 +768,17 @@ PUBLIC_OR_SELF_SERVICE: frozenset[tuple[str, str]] = frozenset(
         ("GET", f"{API}/me/waitlist"),
         # anyone may call; only a body signed with the webhook secret has an effect
         ("POST", f"{API}/payments/stripe/webhook"),
+    }
+)
+# Operator routes: platform administrators only (401 without a token, 403 for everyone else,
+# whatever their roles in organizations). Checked by TestPlatformAdminRoutes.
+PLATFORM_ADMIN_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", f"{API}/admin/jobs/dead"),
+        ("DELETE", f"{API}/admin/jobs/dead"),
+        ("GET", f"{API}/admin/jobs/dead/{{job_id}}"),
+        ("DELETE", f"{API}/admin/jobs/dead/{{job_id}}"),
+        ("POST", f"{API}/admin/jobs/dead/{{job_id}}/requeue"),
     }
 )
 # The self-service reads above that need a signed-in caller (401 without a token).
@@ -1058,7 +1085,7 @@ class TestEveryRouteHasARule:
         unclassified = sorted(
             f"{route.method} {route.path}"
             for route in api_routes(app)
-            if route.key not in MATRIX_ROUTES and route.key not in PUBLIC_OR_SELF_SERVICE
+            if route.key not in MATRIX_ROUTES | PUBLIC_OR_SELF_SERVICE | PLATFORM_ADMIN_ROUTES
         )
         assert not unclassified, (
             "routes without an authorization rule in tests/api/test_authorization_matrix.py "
@@ -1072,6 +1099,8 @@ class TestEveryRouteHasARule:
         assert not stale, f"the matrix tests routes the app does not serve: {stale}"
         missing = sorted(f"{method} {path}" for method, path in PUBLIC_OR_SELF_SERVICE - served)
         assert not missing, f"PUBLIC_OR_SELF_SERVICE names routes the app does not serve: {missing}"
+        gone = sorted(f"{method} {path}" for method, path in PLATFORM_ADMIN_ROUTES - served)
+        assert not gone, f"PLATFORM_ADMIN_ROUTES names routes the app does not serve: {gone}"
 
     def test_every_route_declares_an_access_policy(self, app: FastAPI) -> None:
         without_policy = sorted(
@@ -1083,6 +1112,28 @@ class TestEveryRouteHasARule:
             "routes whose dependencies include no @access_policy callable "
             f"(see boxoffice.core.access): {without_policy}"
         )
+
+
+class TestPlatformAdminRoutes:
+    """Organization roles give no operator powers: an organization's owner gets 403 like any
+    buyer; only a platform administrator gets through."""
+
+    @pytest.mark.parametrize("route", sorted(PLATFORM_ADMIN_ROUTES), ids=" ".join)
+    async def test_only_platform_admins_pass(
+        self, app: FastAPI, settings: Any, crew: Crew, route: tuple[str, str]
+    ) -> None:
+        from boxoffice.seeding.admin import create_admin  # noqa: PLC0415
+
+        method, template = route
+        path = template.replace("{job_id}", "00000000-0000-4000-8000-000000000000")
+        async with api_client(app) as client:
+            assert_problem(await client.request(method, path), 401)
+            for account in (crew.owner, crew.admin, crew.staff, crew.outsider, crew.buyer):
+                assert_problem(await client.request(method, path, headers=account.headers), 403)
+            operator = await register(client, name="Platform operator")
+            await create_admin(settings, email=operator.email, name="Operator", password="")
+            response = await client.request(method, path, headers=operator.headers)
+            assert response.status_code not in (401, 403), response.text
 
 
 # --- malformed ids name nothing: 404, never 422 or 500 ---------------------------------------
@@ -1139,6 +1190,7 @@ ID_ROUTES: list[tuple[str, str, Body | None]] = [
     ("GET", "/events/{bad}/attendees", None),
     ("GET", "/events/{bad}/attendees.csv", None),
     ("GET", "/events/{bad}/sales", None),
+    ("GET", "/events/{bad}/sales/daily", None),
 ]
 
 

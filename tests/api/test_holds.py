@@ -147,8 +147,16 @@ async def test_lapsed_holds_are_released_lazily_by_the_next_buyer(
     assert await _counters(app, tt) == (0, 1)
 
 
-async def test_the_sweeper_inside_the_app_expires_holds(backend: Backend, tmp_path: Path) -> None:
-    settings = make_settings(backend, tmp_path, hold_sweep_interval_seconds=0.2)
+async def test_the_in_process_scheduler_expires_holds(backend: Backend, tmp_path: Path) -> None:
+    """Embedded mode: `serve` runs the scheduler, which fires the expiry job every period."""
+    settings = make_settings(
+        backend,
+        tmp_path,
+        jobs_in_process=True,
+        hold_sweep_interval_seconds=0.2,
+        scheduler_tick_seconds=0.1,
+        jobs_relay_interval_seconds=0.1,
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -12,6 +12,7 @@ from boxoffice.config import Settings
 from boxoffice.core.cache import Cache
 from boxoffice.core.ratelimit import RateLimiter
 from boxoffice.db.engine import Database
+from boxoffice.jobs.embedded import JobRuntime
 from boxoffice.payments.registry import PaymentProviders
 
 
@@ -23,6 +24,7 @@ class AppResources:
     redis: Redis | None
     cache: Cache
     payments: PaymentProviders
+    jobs: JobRuntime
 
 
 # Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a

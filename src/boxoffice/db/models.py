@@ -1,6 +1,7 @@
 """Imports every domain's models so the metadata is complete (for Alembic and create_all)."""
 
-from boxoffice.accounts.models import RefreshToken, User
+from boxoffice.accounts.models import PasswordReset, RefreshToken, User
+from boxoffice.analytics.models import AnalyticsState, EventSalesDaily
 from boxoffice.core.idempotency_models import IdempotencyRecord
 from boxoffice.db.base import Base
 from boxoffice.events.models import Event
@@ -18,16 +19,19 @@ from boxoffice.ticketing.models import (
 )
 
 __all__ = [
+    "AnalyticsState",
     "Base",
     "DeadJob",
     "EmailDelivery",
     "Event",
+    "EventSalesDaily",
     "IdempotencyRecord",
     "Membership",
     "Order",
     "OrderItem",
     "Organization",
     "OutboxMessage",
+    "PasswordReset",
     "PeriodicRun",
     "PromoCode",
     "ProviderEvent",

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.core.errors import Problem
 from boxoffice.db.engine import Database
+from boxoffice.jobs.outbox import wrote_outbox
 from boxoffice.observability.logging import get_logger
 
 _log = get_logger("boxoffice.db")
@@ -39,6 +40,8 @@ def take_changes(session: AsyncSession) -> set[str]:
 
 
 async def _after_commit(request: Request, session: AsyncSession) -> None:
+    if wrote_outbox(session):
+        request.app.state.resources.jobs.wake_relay()
     topics = take_changes(session)
     if topics:
         try:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from boxoffice.core.access import public
 from boxoffice.core.json import JSONBytesResponse
 from boxoffice.core.state import resources_of
+from boxoffice.jobs.observe import refresh_job_gauges
 from boxoffice.observability.metrics import render_metrics
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(public)])
@@ -61,6 +62,8 @@ async def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics")
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    resources = resources_of(request)
+    await refresh_job_gauges(resources.database, resources.jobs.broker)
     body, content_type = render_metrics()
     return Response(body, media_type=content_type)

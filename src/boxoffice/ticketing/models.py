@@ -81,6 +81,8 @@ class Order(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_orders_event_id_created_at_id", "event_id", "created_at", "id"),
         Index("ix_orders_user_id_created_at_id", "user_id", "created_at", "id"),
+        # An event's buyers in user order: the batches of a notice to every ticket holder.
+        Index("ix_orders_event_id_user_id", "event_id", "user_id"),
         Index("ix_orders_status_expires_at", "status", "expires_at"),
         CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),

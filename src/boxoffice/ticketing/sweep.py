@@ -1,22 +1,18 @@
 """The periodic sweep: expired holds give their seats back, waiting lists get offers, old
 idempotency keys go.
 
-It runs inside ``boxoffice serve`` (every worker process; the steps are safe to run
-concurrently: expiry claims orders with ``SKIP LOCKED`` and moves each with a conditional
-UPDATE) until the job system exists, which will run the same :func:`sweep_once`.
+The scheduler fires each step as a periodic job (``jobs/builtin.py``). The steps are safe to
+run concurrently: expiry claims orders with ``SKIP LOCKED`` and moves each with a conditional
+UPDATE.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from boxoffice.core.cache import Cache
 from boxoffice.core.idempotency import purge_expired
-from boxoffice.core.timestamps import utcnow
 from boxoffice.db.engine import Database
 from boxoffice.db.session import take_changes
 from boxoffice.observability.logging import get_logger
@@ -33,9 +29,8 @@ class SweepResult:
     purged_keys: int
 
 
-async def sweep_once(
-    database: Database, cache: Cache, *, now: datetime, offer_for: timedelta
-) -> SweepResult:
+async def expire_holds(database: Database, cache: Cache, *, now: datetime) -> int:
+    """Give back the seats of every order whose hold lapsed, in batches."""
     expired = 0
     while True:
         async with database.write_sessions() as session, session.begin():
@@ -44,7 +39,13 @@ async def sweep_once(
         await _bump(cache, topics)
         expired += len(released)
         if len(released) < BATCH:
-            break
+            return expired
+
+
+async def offer_waitlist_seats(
+    database: Database, cache: Cache, *, now: datetime, offer_for: timedelta
+) -> int:
+    """Offer free seats to the first in line of every waiting list (lapsed offers included)."""
     async with database.write_sessions() as session, session.begin():
         ticket_type_ids = await waitlist.ticket_types_with_waiting(session)
         offers = await waitlist.offer_seats(
@@ -52,9 +53,22 @@ async def sweep_once(
         )
         topics = take_changes(session)
     await _bump(cache, topics)
+    return len(offers)
+
+
+async def purge_idempotency_keys(database: Database, *, now: datetime) -> int:
     async with database.write_sessions() as session, session.begin():
-        purged = await purge_expired(session, now=now)
-    return SweepResult(expired, len(offers), purged)
+        return await purge_expired(session, now=now)
+
+
+async def sweep_once(
+    database: Database, cache: Cache, *, now: datetime, offer_for: timedelta
+) -> SweepResult:
+    """All three steps at once (the scheduler runs them as separate periodic jobs)."""
+    expired = await expire_holds(database, cache, now=now)
+    offers = await offer_waitlist_seats(database, cache, now=now, offer_for=offer_for)
+    purged = await purge_idempotency_keys(database, now=now)
+    return SweepResult(expired, offers, purged)
 
 
 async def _bump(cache: Cache, topics: set[str]) -> None:
@@ -63,42 +77,3 @@ async def _bump(cache: Cache, topics: set[str]) -> None:
             await cache.bump(*sorted(topics))
         except Exception as exc:
             _log.warning("cache invalidation failed", topics=sorted(topics), error=repr(exc))
-
-
-async def run_periodically(
-    database: Database, cache: Cache, *, interval: float, offer_for: timedelta
-) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            result = await sweep_once(database, cache, now=utcnow(), offer_for=offer_for)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the next round tries again
-            _log.error("sweep failed", error=repr(exc))
-            continue
-        if result.expired_orders or result.offers or result.purged_keys:
-            _log.info(
-                "sweep",
-                expired_orders=result.expired_orders,
-                offers=result.offers,
-                purged_keys=result.purged_keys,
-            )
-
-
-@contextlib.asynccontextmanager
-async def sweeper(
-    database: Database, cache: Cache, *, interval: float, offer_for: timedelta
-) -> AsyncIterator[None]:
-    if interval <= 0:
-        yield
-        return
-    task = asyncio.create_task(
-        run_periodically(database, cache, interval=interval, offer_for=offer_for)
-    )
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

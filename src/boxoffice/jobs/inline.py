@@ -1,0 +1,28 @@
+"""Run due outbox jobs inline, in the caller's event loop: no broker, no retries. For tests
+(and debugging) that want a job's effects now and its exceptions raised."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from boxoffice.core.timestamps import utcnow
+from boxoffice.jobs import registry
+from boxoffice.jobs.context import JobContext
+from boxoffice.jobs.relay import claim
+from boxoffice.jobs.runtime import mark_completed
+
+
+async def run_due(context: JobContext, *, rounds: int = 20, only: set[str] | None = None) -> int:
+    """Run every due job (and the jobs those write) until none is left; returns how many ran.
+    ``only``: run just these jobs and leave the rest completed-unrun (skipped)."""
+    ran = 0
+    for _ in range(rounds):
+        rows = await claim(context.database, now=utcnow(), lease=timedelta(minutes=5))
+        if not rows:
+            return ran
+        for row in rows:
+            if only is None or row.job in only:
+                await registry.run(context, row.job, row.payload)
+                ran += 1
+            await mark_completed(context, row.id)
+    raise RuntimeError(f"jobs still due after {rounds} rounds")
