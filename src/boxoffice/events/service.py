@@ -17,6 +17,7 @@ from boxoffice.core.errors import ValidationFailed
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import CapacityBelowCommitted, EventCancelled, EventHasNoTicketTypes
 from boxoffice.events.models import Event, EventStatus
+from boxoffice.notifications import notices
 from boxoffice.search.indexer import index_event
 from boxoffice.ticketing.service import count_ticket_types
 
@@ -102,6 +103,7 @@ async def update_event(
         raise EventCancelled("a cancelled event cannot be changed")
     if "capacity" in changes:
         await _resize(session, event, changes.pop("capacity"))
+    before = _attendee_facing(event)
     for name, value in changes.items():
         if name == "venue":
             for column, column_value in _venue_columns(value).items():
@@ -117,7 +119,35 @@ async def update_event(
     event.version += 1
     await session.flush()
     await event_changed(session, event.id)
+    if event.status is EventStatus.PUBLISHED:
+        await _tell_holders_of_changes(session, event, before)
     return event
+
+
+def _attendee_facing(event: Event) -> dict[str, Any]:
+    """What ticket holders are told about when it changes: the time and the place."""
+    venue = ", ".join(part for part in (event.venue_name, event.venue_address, event.city) if part)
+    return {
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "venue": venue or None,
+        "online_url": event.online_url,
+    }
+
+
+async def _tell_holders_of_changes(
+    session: AsyncSession, event: Event, before: dict[str, Any]
+) -> None:
+    after = _attendee_facing(event)
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if changes:
+        await notices.announce(
+            session,
+            kind=notices.EVENT_CHANGED,
+            event_id=event.id,
+            notice_key=f"event-changed:{event.id}:v{event.version}",
+            details={"changes": changes},
+        )
 
 
 async def publish_event(session: AsyncSession, *, event: Event, now: datetime) -> Event:
@@ -137,9 +167,16 @@ async def publish_event(session: AsyncSession, *, event: Event, now: datetime) -
 
 
 async def cancel_event(session: AsyncSession, *, event: Event, now: datetime) -> Event:
-    """Cancel; orders, refunds and notices attach here when ticketing and jobs exist."""
+    """Cancel (the route has cancelled the orders first); every holder gets one notice."""
     if event.status is EventStatus.CANCELLED:
         return event
+    if event.status is EventStatus.PUBLISHED:
+        await notices.announce(
+            session,
+            kind=notices.EVENT_CANCELLED,
+            event_id=event.id,
+            notice_key=f"event-cancelled:{event.id}",
+        )
     event.status = EventStatus.CANCELLED
     event.cancelled_at = now
     event.updated_at = now

@@ -23,6 +23,7 @@ from boxoffice.core.timestamps import parse_aware_iso
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled
 from boxoffice.events.models import Event, EventStatus
+from boxoffice.notifications import notices
 from boxoffice.payments.providers import (
     PaymentAttempt,
     PaymentOutcome,
@@ -213,6 +214,7 @@ async def create_order(
     issued: list[Ticket] = []
     if free:
         issued = await tickets.issue(session, order, items, now=now)
+        await notices.order_confirmed(session, order.id)
     return OrderView(order, items, issued, promo.code if promo else None)
 
 
@@ -512,6 +514,7 @@ async def confirm_paid(
         )
     await tickets.issue(session, order, items, now=now)
     await waitlist.offer_claimed(session, order_id=order.id)
+    await notices.order_confirmed(session, order.id)
     return True
 
 
@@ -543,10 +546,12 @@ async def cancel(
     reason: str,
     before: datetime | None,
     offer_for: timedelta | None,
+    notify: bool = True,
 ) -> OrderView:
     """Cancel a pending or confirmed order: seats back, tickets void, money refunded.
 
-    ``before``: buyers may cancel only until the event starts.
+    ``before``: buyers may cancel only until the event starts. ``notify``: e-mail the buyer
+    (not when the event was cancelled: its one notice says the refund is on its way).
     """
     if before is not None and now >= before:
         raise OrderNotCancellable("the event has started")
@@ -570,6 +575,8 @@ async def cancel(
     await tickets.void_for_order(session, order.id, now=now)
     await waitlist.order_ended(session, order_id=order.id)
     await _refund_or_void(session, order, provider, now=now)
+    if notify:
+        await notices.order_cancelled(session, order.id)
     if offer_for is not None:
         await waitlist.offer_seats(
             session,
@@ -599,6 +606,11 @@ async def _refund_or_void(
     await session.flush()
 
 
+# Holders of a cancelled event are told by the event-cancelled notice (notifications/facts.py
+# finds them by this reason).
+EVENT_CANCELLED_REASON = "the event was cancelled"
+
+
 async def cancel_open_orders(
     session: AsyncSession, *, event_id: uuid.UUID, payments: PaymentProviders, now: datetime
 ) -> int:
@@ -624,9 +636,10 @@ async def cancel_open_orders(
             order=order,
             provider=payments.named(order.payment_provider),
             now=now,
-            reason="the event was cancelled",
+            reason=EVENT_CANCELLED_REASON,
             before=None,
             offer_for=None,
+            notify=False,
         )
     await session.execute(
         update(WaitlistEntry)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.core.errors import ValidationFailed
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.models import Event, EventStatus
+from boxoffice.notifications import notices
 from boxoffice.search.indexer import index_event
 from boxoffice.ticketing import inventory
 from boxoffice.ticketing.errors import AlreadyOnWaitlist, NotOnWaitlist, NotSoldOut, SoldOut
@@ -211,6 +212,7 @@ async def _offer(
     entry.order_id = order.id
     entry.offer_expires_at = order.expires_at
     await session.flush()
+    await notices.waitlist_offered(session, entry.id)
     if sold_out:
         await index_event(session, entry.event_id)
     public_event_changed(session, entry.event_id)
