@@ -35,3 +35,19 @@ class RefreshToken(IdMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class PasswordReset(IdMixin, Base):
+    """One requested password reset. The token sent by e-mail is never stored: it is this id
+    plus an HMAC over the id and the account's current password hash (accounts/password_reset.py),
+    so every outstanding token dies once the password changes."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_user_id", "user_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Who asked (IPv6 text is at most 45 characters), for support and abuse reports.
+    requested_ip: Mapped[str | None] = mapped_column(String(45))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from boxoffice.accounts import service
+from boxoffice.accounts import password_reset, service
 from boxoffice.accounts.auth import CurrentUser
 from boxoffice.accounts.schemas import (
     AuthResponse,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    PasswordResetRequested,
     RefreshRequest,
     UserLogin,
     UserRead,
@@ -135,6 +138,78 @@ async def refresh(
 )
 async def logout(body: RefreshRequest, session: WriteSession) -> Response:
     await service.logout(session, refresh_token=body.refresh_token, now=utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=PUBLIC,
+    summary="E-mail a single-use link that sets a new password",
+    description=(
+        "Always answers 202 with the same body, whether or not an account uses the address, "
+        "so the answer does not tell which addresses have accounts. When one does, an e-mail "
+        "with a link (`/reset-password?token=…`) is sent; the link works once, until it "
+        "expires, and only while the password is unchanged. Limited per e-mail address and "
+        "per client IP."
+    ),
+    response_description="Accepted: an e-mail is on its way if an account uses the address",
+    responses={429: {"description": "Too many reset requests for this address or from here"}},
+)
+async def request_password_reset(
+    body: PasswordResetRequest,
+    request: Request,
+    response: Response,
+    session: WriteSession,
+    resources: Resources,
+) -> PasswordResetRequested:
+    settings = resources.settings
+    ip = client_ip(request, settings.trusted_proxies)
+    limit = await resources.rate_limiter.hit(
+        ("password_reset_ip", ip), ("password_reset", service.normalize_email(body.email))
+    )
+    _expose(request, response, limit.headers())
+    await password_reset.request_reset(session, settings, email=body.email, ip=ip, now=utcnow())
+    minutes = max(settings.password_reset_ttl_seconds // 60, 1)
+    return PasswordResetRequested(
+        message=(
+            "If an account uses this e-mail address, a link to choose a new password is on "
+            f"its way. It works once, within {minutes} minutes."
+        )
+    )
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=PUBLIC,
+    summary="Set a new password with the token from a reset e-mail",
+    description=(
+        "Sets the new password (same rules as at sign-up), spends the token and every other "
+        "reset link of the account, and ends every session: all refresh tokens are revoked."
+    ),
+    response_description="The password is changed; sign in with it",
+    responses={
+        422: {
+            "description": "`token` unknown, tampered with, expired or already used; or a "
+            "`password` that breaks the password rules. Nothing is changed."
+        }
+    },
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirm,
+    primary: PrimaryReadSession,
+    session: WriteSession,
+    resources: Resources,
+) -> Response:
+    await password_reset.confirm_reset(
+        session,
+        resources.settings,
+        token=body.token,
+        new_password=body.password,
+        now=utcnow(),
+        read_session=primary,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -28,6 +28,21 @@ class RefreshRequest(InputModel):
     refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class PasswordResetRequest(InputModel):
+    email: EmailStr
+
+
+class PasswordResetConfirm(InputModel):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Password
+
+
+class PasswordResetRequested(BaseModel):
+    """The same answer whether or not an account uses the address (no account enumeration)."""
+
+    message: str
+
+
 class UserRead(OutputModel):
     id: uuid.UUID
     email: str

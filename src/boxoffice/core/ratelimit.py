@@ -1,7 +1,8 @@
 """Rate limits with the ``limits`` library (moving window; Redis when configured, else memory).
 
-Limits are named families configured in settings in the ``limits`` notation: ``login`` and
-``register`` per e-mail, ``login_ip``, ``register_ip`` and ``refresh`` per client IP. A route
+Limits are named families configured in settings in the ``limits`` notation: ``login``,
+``register`` and ``password_reset`` per e-mail, ``login_ip``, ``register_ip``,
+``password_reset_ip`` and ``refresh`` per client IP. A route
 counts one request against each (family, key) it names; the tightest decides the
 ``RateLimit-*`` headers, and any exhausted one answers 429.
 """
@@ -51,6 +52,8 @@ class RateLimiter:
             "login_ip": parse(settings.rate_limit_login_ip),
             "register_ip": parse(settings.rate_limit_register_ip),
             "refresh": parse(settings.rate_limit_refresh),
+            "password_reset": parse(settings.rate_limit_password_reset),
+            "password_reset_ip": parse(settings.rate_limit_password_reset_ip),
         }
 
     async def hit(self, *counted: tuple[str, str]) -> LimitState:
@@ -65,7 +68,8 @@ class RateLimiter:
             state = LimitState(item.amount, stats.remaining, reset)
             if not allowed:
                 raise TooManyRequests(
-                    f"too many {family.removesuffix('_ip')} attempts; try again in {reset} s",
+                    f"too many {family.removesuffix('_ip').replace('_', ' ')} attempts; "
+                    f"try again in {reset} s",
                     retry_after=reset,
                     headers=state.headers(),
                 )
