@@ -205,7 +205,8 @@ class TestLoadOrder:
         assert order is not None
         assert order.status == "cancelled" and order.cancelled_with_event
         assert order.cancel_reason == facts.EVENT_CANCELLED_REASON
-        assert order.payment_status == "refunded"
+        # Captured still: the refund is a job of its own (payments.settle_cancelled_order).
+        assert order.payment_status == "captured"
         assert order.event.status == "cancelled"
 
     async def test_unknown_order(self, app: Any, settings: Settings) -> None:

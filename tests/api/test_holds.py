@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 
 from boxoffice.app import create_app
 from boxoffice.core.timestamps import utcnow
+from boxoffice.jobs.context import JobContext
+from boxoffice.jobs.inline import run_due
 from boxoffice.ticketing.models import Order, TicketType
 from boxoffice.ticketing.orders import release_expired
 from tests.conftest import Backend, make_settings
@@ -259,6 +261,12 @@ async def test_cancelled_event_cancels_and_refunds_open_orders(
     first = (await client.get(f"{API}/orders/{paid['id']}", headers=paying.headers)).json()
     second = (await client.get(f"{API}/orders/{held['id']}", headers=holding.headers)).json()
     assert first["status"] == second["status"] == "cancelled"
+    # The refund is a job (one provider call per order does not belong in the request).
+    assert first["payment"]["status"] == "captured"
+    resources = app.state.resources
+    context = JobContext(resources.settings, resources.database, resources.cache)
+    assert await run_due(context, only={"payments.settle_cancelled_order"}) >= 1
+    first = (await client.get(f"{API}/orders/{paid['id']}", headers=paying.headers)).json()
     assert first["payment"]["status"] == "refunded"
     assert {t["status"] for t in first["tickets"]} == {"void"}
     assert await _counters(app, tt) == (0, 0)

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from boxoffice.app import create_app
 from boxoffice.config import ConfigurationError, load_settings
 from boxoffice.db.engine import Database
+from boxoffice.jobs.context import JobContext
+from boxoffice.jobs.inline import run_due
 from boxoffice.payments.webhooks import LATE_AND_CANCELLED, LATE_AND_GONE
 from boxoffice.ticketing.models import Order, TicketType
 from boxoffice.ticketing.orders import release_expired
@@ -535,6 +537,12 @@ async def test_event_cancel_refunds_captured_and_voids_pending(
 
     response = await http.post(f"{API}/events/{event_id}/cancel", headers=crew.admin.headers)
     assert response.status_code == 200, response.text
+    # The money goes back in jobs, one per order, with retries; not in the request.
+    assert refunds_for(fake, paid_pi) == [] and cancels(fake, pending_pi) == []
+    resources = stripe_app.state.resources
+    context = JobContext(resources.settings, resources.database, resources.cache)
+    assert await run_due(context, only={"payments.settle_cancelled_order"}) >= 2
+    assert await run_due(context, only={"payments.settle_cancelled_order"}) == 0
 
     refunded = await get_order(http, paid_buyer, paid["id"])
     assert refunded["status"] == "cancelled"

@@ -14,15 +14,14 @@ from boxoffice.jobs.runtime import mark_completed
 
 async def run_due(context: JobContext, *, rounds: int = 20, only: set[str] | None = None) -> int:
     """Run every due job (and the jobs those write) until none is left; returns how many ran.
-    ``only``: run just these jobs and leave the rest completed-unrun (skipped)."""
+    ``only``: just these jobs (other rows stay as they are)."""
     ran = 0
     for _ in range(rounds):
-        rows = await claim(context.database, now=utcnow(), lease=timedelta(minutes=5))
+        rows = await claim(context.database, now=utcnow(), lease=timedelta(minutes=5), jobs=only)
         if not rows:
             return ran
         for row in rows:
-            if only is None or row.job in only:
-                await registry.run(context, row.job, row.payload)
-                ran += 1
+            await registry.run(context, row.job, row.payload)
             await mark_completed(context, row.id)
+            ran += 1
     raise RuntimeError(f"jobs still due after {rounds} rounds")

@@ -41,6 +41,7 @@ _JOBS: dict[str, JobSpec] = {}
 _JOB_MODULES = (
     "boxoffice.jobs.builtin",
     "boxoffice.notifications.jobs",
+    "boxoffice.payments.jobs",
     "boxoffice.analytics.jobs",
 )
 _loaded = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,8 +53,14 @@ def message_for(row: Claimed) -> Message[Any]:
 
 
 async def claim(
-    database: Database, *, now: datetime, lease: timedelta, limit: int = BATCH
+    database: Database,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int = BATCH,
+    jobs: Collection[str] | None = None,
 ) -> list[Claimed]:
+    """Claim up to ``limit`` due rows (of these ``jobs`` only, if given)."""
     async with database.write_sessions() as session, session.begin():
         due = (
             select(OutboxMessage.id)
@@ -61,6 +68,8 @@ async def claim(
             .order_by(OutboxMessage.due_at)
             .limit(limit)
         )
+        if jobs is not None:
+            due = due.where(OutboxMessage.job.in_(sorted(jobs)))
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         rows = await session.execute(

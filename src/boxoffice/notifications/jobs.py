@@ -341,7 +341,8 @@ async def _paid_holders(session: Any, event_id: uuid.UUID, user_ids: list[uuid.U
             Order.event_id == event_id,
             Order.user_id.in_(user_ids),
             Order.total_amount > 0,
-            Order.payment_status == PaymentStatus.REFUNDED,
+            # Refunded, or captured with the refund on its way (its job may not have run).
+            Order.payment_status.in_((PaymentStatus.CAPTURED, PaymentStatus.REFUNDED)),
         )
     )
     return set(rows.all())

@@ -23,6 +23,7 @@ from boxoffice.core.timestamps import parse_aware_iso
 from boxoffice.events.caching import public_event_changed
 from boxoffice.events.errors import EventCancelled
 from boxoffice.events.models import Event, EventStatus
+from boxoffice.jobs import outbox
 from boxoffice.notifications import notices
 from boxoffice.payments.providers import (
     PaymentAttempt,
@@ -547,11 +548,14 @@ async def cancel(
     before: datetime | None,
     offer_for: timedelta | None,
     notify: bool = True,
+    settle_later: bool = False,
 ) -> OrderView:
     """Cancel a pending or confirmed order: seats back, tickets void, money refunded.
 
     ``before``: buyers may cancel only until the event starts. ``notify``: e-mail the buyer
     (not when the event was cancelled: its one notice says the refund is on its way).
+    ``settle_later``: refund or void the payment in a job (``payments.settle_cancelled_order``)
+    instead of now: an event cancel must not make one provider call per order in a request.
     """
     if before is not None and now >= before:
         raise OrderNotCancellable("the event has started")
@@ -574,7 +578,12 @@ async def cancel(
         await promos.give_back(session, order.promo_code_id)
     await tickets.void_for_order(session, order.id, now=now)
     await waitlist.order_ended(session, order_id=order.id)
-    await _refund_or_void(session, order, provider, now=now)
+    if settle_later:
+        await outbox.enqueue(
+            session, "payments.settle_cancelled_order", {"order_id": str(order.id)}
+        )
+    else:
+        await refund_or_void(session, order, provider, now=now)
     if notify:
         await notices.order_cancelled(session, order.id)
     if offer_for is not None:
@@ -587,9 +596,11 @@ async def cancel(
     return await load_view(session, order)
 
 
-async def _refund_or_void(
+async def refund_or_void(
     session: AsyncSession, order: Order, provider: PaymentProvider | None, *, now: datetime
 ) -> None:
+    """Give a cancelled order's money back: refund a capture, void an authorization. Does
+    nothing the second time (the payment status has moved on)."""
     status = order.payment_status
     if provider is None or order.payment_reference is None:
         return
@@ -614,8 +625,9 @@ EVENT_CANCELLED_REASON = "the event was cancelled"
 async def cancel_open_orders(
     session: AsyncSession, *, event_id: uuid.UUID, payments: PaymentProviders, now: datetime
 ) -> int:
-    """The event is cancelled: every pending or confirmed order is cancelled, its tickets
-    voided and its payment refunded (or its authorization voided). Returns how many."""
+    """The event is cancelled: every pending or confirmed order is cancelled and its tickets
+    voided; a job per order refunds its payment (or voids its authorization), with retries.
+    Returns how many."""
     # Locked in id order before anything else, like every other writer of orders, so a
     # payment confirming one of them concurrently finishes first instead of deadlocking.
     open_orders = list(
@@ -640,6 +652,7 @@ async def cancel_open_orders(
             before=None,
             offer_for=None,
             notify=False,
+            settle_later=True,
         )
     await session.execute(
         update(WaitlistEntry)
