@@ -15,6 +15,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,11 +81,13 @@ async def _drop_postgres_database(name: str) -> None:
     await _on_admin_database(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=_backends())
-async def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@asynccontextmanager
+async def migrated_database(
+    kind: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
+    """A new database at the head migration: a SQLite file, or a PostgreSQL database that is
+    dropped afterwards."""
+    if kind == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "test.db"
         url = f"sqlite+aiosqlite:///{path}"
         await asyncio.to_thread(upgrade, url)
@@ -98,24 +101,22 @@ async def backend(
         await _drop_postgres_database(name)
 
 
+@pytest.fixture(scope="session", params=_backends())
+async def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Backend]:
+    async with migrated_database(request.param, tmp_path_factory) as database:
+        yield database
+
+
 @pytest.fixture(scope="module", params=_backends())
 async def isolated_backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Backend]:
     """A database of the test module's own: for tests that count rows every test writes
     (the outbox, the dead letters, periodic runs)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "isolated.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        await asyncio.to_thread(upgrade, url)
-        yield Backend("sqlite", url, "")
-        return
-    url, name = await _create_postgres_database()
-    try:
-        await asyncio.to_thread(upgrade, url)
-        yield Backend("postgres", url, TEST_REDIS_URL)
-    finally:
-        await _drop_postgres_database(name)
+    async with migrated_database(request.param, tmp_path_factory) as database:
+        yield database
 
 
 def make_settings(backend: Backend, var_dir: Path, **overrides: object) -> Settings:

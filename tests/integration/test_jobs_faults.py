@@ -23,7 +23,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.conftest import (
     GENEROUS_LIMIT,
@@ -38,6 +37,7 @@ from tests.support.processes import (
     Proc,
     boxoffice_env,
     free_port,
+    pg_connect,
     wait_http_ready,
     wait_until,
 )
@@ -89,19 +89,8 @@ class Cluster:
         )
 
 
-async def _connect(url: str) -> asyncpg.Connection:
-    parsed = make_url(url)
-    return await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
-
-
 async def _query(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-    connection = await _connect(url)
+    connection = await pg_connect(url)
     try:
         return list(await connection.fetch(sql, *args))
     finally:

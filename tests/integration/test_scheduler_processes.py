@@ -11,12 +11,17 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.conftest import TEST_DATABASE_URL, _create_postgres_database, _drop_postgres_database
-from tests.support.processes import BOXOFFICE, PrivateRedis, Proc, boxoffice_env, wait_until
+from tests.support.processes import (
+    BOXOFFICE,
+    PrivateRedis,
+    Proc,
+    boxoffice_env,
+    pg_connect,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -42,17 +47,6 @@ async def database_url() -> AsyncIterator[str]:
         yield url
     finally:
         await _drop_postgres_database(name)
-
-
-async def _connect(url: str) -> asyncpg.Connection:
-    parsed = make_url(url)
-    return await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
 
 
 def _active(proc: Proc) -> bool:
@@ -100,7 +94,7 @@ async def test_two_schedulers_fire_each_job_once_per_period(
             proc.kill() if proc.alive else None
         redis.stop()
 
-    connection = await _connect(database_url)
+    connection = await pg_connect(database_url)
     try:
         runs = await connection.fetch("SELECT job, slot, holder, fired_at FROM periodic_runs")
         outbox = await connection.fetch(

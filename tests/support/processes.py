@@ -14,9 +14,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 BOXOFFICE = [sys.executable, "-m", "boxoffice"]
+
+
+async def pg_connect(url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection to the database of a SQLAlchemy URL (for checks)."""
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
 
 
 def free_port() -> int:

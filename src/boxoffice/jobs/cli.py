@@ -118,12 +118,7 @@ def run_scheduler_process(settings: Settings) -> None:
     async def main() -> None:
         database = create_database(settings)
         broker = build_broker(settings, own_event_loop=False)
-        relay = Relay(
-            database,
-            broker,
-            interval=settings.jobs_relay_interval_seconds,
-            lease=timedelta(seconds=settings.jobs_lease_seconds),
-        )
+        relay = Relay.configured(database, broker, settings)
         fired = asyncio.Event()
         relay_task = asyncio.create_task(relay.run())
 

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import dramatiq
 from dramatiq.asyncio import set_event_loop_thread
@@ -42,12 +41,7 @@ async def job_runtime(
 ) -> AsyncIterator[JobRuntime]:
     in_process = settings.runs_jobs_in_process
     broker = build_broker(settings, own_event_loop=False)
-    relay = Relay(
-        database,
-        broker,
-        interval=settings.jobs_relay_interval_seconds,
-        lease=timedelta(seconds=settings.jobs_lease_seconds),
-    )
+    relay = Relay.configured(database, broker, settings)
     runtime = JobRuntime(broker, relay)
     # Nothing consumes an embedded broker without the in-process worker: a relay would only
     # lease rows away from whoever runs them (`jobs.inline.run_due` in tests).

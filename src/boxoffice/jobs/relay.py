@@ -20,6 +20,7 @@ import dramatiq
 from dramatiq import Message
 from sqlalchemy import select, update
 
+from boxoffice.config import Settings
 from boxoffice.core.timestamps import utcnow
 from boxoffice.db.engine import Database
 from boxoffice.jobs import registry
@@ -149,6 +150,15 @@ class Relay:
         self.interval = interval
         self.lease = lease
         self._wake = asyncio.Event()
+
+    @classmethod
+    def configured(cls, database: Database, broker: dramatiq.Broker, settings: Settings) -> Relay:
+        return cls(
+            database,
+            broker,
+            interval=settings.jobs_relay_interval_seconds,
+            lease=timedelta(seconds=settings.jobs_lease_seconds),
+        )
 
     def wake(self) -> None:
         self._wake.set()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -49,12 +48,7 @@ class WorkerBoot(Middleware):
             set_context(JobContext(settings, create_database(settings), cache))
 
         loop_thread.run_coroutine(boot())
-        relay = Relay(
-            current_context().database,
-            broker,
-            interval=settings.jobs_relay_interval_seconds,
-            lease=timedelta(seconds=settings.jobs_lease_seconds),
-        )
+        relay = Relay.configured(current_context().database, broker, settings)
         self._relay_task = asyncio.run_coroutine_threadsafe(relay.run(), loop_thread.loop)
         _log.info("worker booted", broker=settings.broker.value)
 
