@@ -261,6 +261,14 @@ async def _assert_exactly_one_each(cluster: Cluster, order_ids: list[str]) -> in
     return sum(count - 1 for ids in found.values() for count in ids.values())
 
 
+def _sent_lines(worker: Proc) -> list[dict[str, Any]]:
+    lines = []
+    for raw in worker.log.read_text(errors="replace").splitlines():
+        if raw.startswith("{") and '"mail sent"' in raw:
+            lines.append(json.loads(raw))
+    return lines
+
+
 async def test_killing_the_worker_mid_send_loses_and_duplicates_nothing(
     cluster: Cluster, record_property: Any
 ) -> None:
@@ -323,10 +331,20 @@ async def test_redis_down_for_10_s_loses_no_order_and_no_email(cluster: Cluster)
         await ordering
 
     assert [a.status_code for a in answers] == [201] * 60, [a.text for a in answers[-3:]]
+    # The worker's log lines for a job carry the request id of the order that caused it.
+    request_ids = {a.headers["x-request-id"]: a.json()["id"] for a in answers}
     assert taken_while_down >= 20, "orders did not keep flowing while Redis was down"
     order_ids = [answer.json()["id"] for answer in answers]
     await _wait_settled(cluster, within=120)
     assert await _assert_exactly_one_each(cluster, order_ids) == 0
+    assert cluster.worker is not None
+    logged = _sent_lines(cluster.worker)
+    for request_id, order_id in request_ids.items():
+        assert any(
+            line.get("request_id") == request_id
+            and f"order-confirmed:{order_id}" in (line.get("keys") or [])
+            for line in logged
+        ), f"no log line of the e-mail job with request id {request_id}"
 
 
 async def test_a_job_that_always_fails_is_buried_and_the_cli_requeues_it(

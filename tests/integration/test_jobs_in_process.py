@@ -276,6 +276,10 @@ async def test_exhausted_retries_go_to_the_dead_letters_and_a_requeue_delivers(
             metrics = (await client.get("/metrics")).text
             assert "boxoffice_job_dead_letters" in metrics
             assert 'boxoffice_job_failures_total{job="mail.order_confirmation"' in metrics
+            assert 'boxoffice_job_queue_depth{queue="critical",state="ready"}' in metrics
+            assert 'boxoffice_job_queue_depth{queue="low",state="delayed"}' in metrics
+            assert "boxoffice_outbox_pending" in metrics
+            assert 'boxoffice_job_duration_seconds_count{job="mail.order_confirmation"' in metrics
 
             operator = await register(client, name="Operator")
             await create_admin(settings, email=operator.email, name="Operator", password="")

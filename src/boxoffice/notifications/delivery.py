@@ -164,6 +164,14 @@ async def send(ctx: JobContext, outgoing: Sequence[Outgoing], *, mark_every: int
         raise
     await _mark(ctx, pending, "sent")
     await _mark(ctx, failed, "failed")
+    if todo:
+        # One line per job, not per message: a notice batch sends hundreds.
+        _log.info(
+            "mail sent",
+            sent=sent,
+            failed=len(failed),
+            keys=[item.key for item in todo] if len(todo) <= 3 else None,
+        )
     if busy:
         raise DeliveryInProgress(delay=int(ctx.settings.mail_claim_seconds * 1000))
     return sent
