@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-postgres lint fmt migrate seed bench bench-search bench-flash lock clean
+.PHONY: help run test test-postgres lint fmt migrate seed bench bench-search bench-flash bench-fanout lock clean
 
 help:
 	@echo "make run      start Boxoffice on http://$${BOXOFFICE_HOST:-127.0.0.1}:$${BOXOFFICE_PORT:-8000} (SQLite under var/, demo data on first start)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench    load benchmarks (see docs/benchmarks.md)"
 	@echo "make bench-search  search latency at 1,000,000 events (see docs/benchmarks.md)"
 	@echo "make bench-flash   flash sale: 10,000 order attempts for 1,000 seats (see docs/benchmarks.md)"
+	@echo "make bench-fanout  event-cancelled notice to 50,000 holders over SMTP (see docs/benchmarks.md)"
 	@echo "make lock     re-resolve requirements/*.lock from pyproject.toml"
 
 $(BIN)/python:
@@ -69,6 +70,9 @@ bench-search: $(VENV)/.installed-dev
 
 bench-flash: $(VENV)/.installed-dev
 	$(BIN)/python bench/flash_sale.py $(BENCH_ARGS)
+
+bench-fanout: $(VENV)/.installed-dev
+	$(BIN)/python bench/fanout.py $(BENCH_ARGS)
 
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv
