@@ -642,13 +642,13 @@ def decoded_key(value: str | None) -> str | None:
 
 
 def measure_run(
-    env: Env, stack: Stack, processes: int, previous_event: str | None
+    env: Env, stack: Stack, processes: int, previous_event: str | None, index: int
 ) -> dict[str, Any]:
     """One run with ``processes`` worker processes. Without ``previous_event``: a fresh
     event with its holders, cancelled over HTTP. With it: that event's notice is delivered
     again (its deliveries and batch rows deleted, its fan-out row due again)."""
     args = env.args
-    label = f"p{processes}"
+    label = f"run{index}-p{processes}"  # names this run's sink record and logs
     print(f"\nRun: {processes} worker process(es) x {args.threads} threads", flush=True)
     seeding_s: float | None = None
     if previous_event is None:
@@ -759,8 +759,8 @@ def measure_run(
             "job": row["job"],
             "rows": row["n"],
             "completed_by_the_end": row["completed"],
-            "last_completed_after_commit_s": _round(_ts(row["last"]) - t1, 2)
-            if row["last"]
+            "last_completed_after_commit_s": _round(last - t1, 2)
+            if (last := _ts(row["last"])) is not None
             else None,
         }
         for row in fetch(
@@ -1176,7 +1176,7 @@ def profile_batch(env: Env, stack: Stack, event_id: str) -> dict[str, Any]:
         }:
             cumulative[f"{filename.rsplit('/', 1)[-1]}:{name}"] = round(ct * 1000, 1)
     stack.pop("sink-profile")
-    result = {
+    result: dict[str, Any] = {
         "wall_ms": round(wall * 1000, 1),
         "wall_breakdown_ms": breakdown,
         "cprofile_wall_ms": round(profiled_wall * 1000, 1),
@@ -1342,12 +1342,13 @@ def run(args: argparse.Namespace) -> int:
             ],
         )
         if not args.keep_database:
-            stack.push(
-                "database",
-                lambda: base.postgres_admin(
+
+            def drop_database() -> None:
+                base.postgres_admin(
                     target, [f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)']
-                ),
-            )
+                )
+
+            stack.push("database", drop_database)
         workdir = Path(tempfile.mkdtemp(prefix="boxoffice-fanout-"))
         if not args.keep_logs:
             stack.push("workdir", lambda: shutil.rmtree(workdir, ignore_errors=True))
@@ -1378,7 +1379,7 @@ def run(args: argparse.Namespace) -> int:
         runs: list[dict[str, Any]] = []
         for processes in args.processes:
             again = runs[-1]["event_id"] if runs and args.rearm else None
-            runs.append(measure_run(env, stack, processes, again))
+            runs.append(measure_run(env, stack, processes, again, len(runs) + 1))
         ceiling = None if args.no_ceiling else measure_ceiling(env, stack, runs[-1]["event_id"])
         if ceiling is not None:
             for result in runs:
